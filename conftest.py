@@ -1,0 +1,68 @@
+"""Fixtures for every test in the repository: real PostgreSQL and NATS JetStream.
+
+The servers start once per test session (``cchc_shared.testing``); every service's migrations
+run for real; a test that asks for ``clean_state`` starts from empty tables and empty streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cchc_launcher.migrate import migrate_all
+from cchc_launcher.services import SCHEMAS
+from cchc_shared.db import create_engine
+from cchc_shared.events.streams import connect
+from cchc_shared.testing import TestInfra, reset_streams, start_test_infra, truncate_schemas
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[TestInfra]:
+    infra = start_test_infra()
+    try:
+        migrate_all(infra.database_url)
+        yield infra
+    finally:
+        infra.stop()
+
+
+@pytest.fixture(scope="session")
+def service_env(infra: TestInfra) -> Iterator[dict[str, str]]:
+    """Environment that points settings classes at the test servers."""
+    env = {"CCHC_DATABASE_URL": infra.database_url, "CCHC_NATS_URL": infra.nats_url,
+           "CCHC_LOG_JSON": "false", "CCHC_LOG_LEVEL": "WARNING"}
+    mp = pytest.MonkeyPatch()
+    for key, value in env.items():
+        mp.setenv(key, value)
+    yield env
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+async def engine(infra: TestInfra) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(infra.database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def nc(infra: TestInfra) -> AsyncIterator[NATS]:
+    nc = await connect(infra.nats_url, name="tests")
+    yield nc
+    await nc.drain()
+
+
+@pytest.fixture(scope="session")
+def js(nc: NATS) -> JetStreamContext:
+    return nc.jetstream()
+
+
+@pytest.fixture
+async def clean_state(infra: TestInfra, js: JetStreamContext) -> None:
+    """Empty tables in every service schema and no streams: the test starts from nothing."""
+    await truncate_schemas(infra.database_url, SCHEMAS)
+    await reset_streams(js)

@@ -1,0 +1,174 @@
+"""The one way a CCHC service is assembled: problem+json errors, request ids, JSON logs,
+``/healthz``, ``/readyz``, ``/metrics``, a database engine, a NATS connection, and the background
+workers (outbox relay, event consumers) started and stopped with the app."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import ORJSONResponse
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from cchc_shared.db import create_engine, create_sessionmaker
+from cchc_shared.errors import PROBLEM_RESPONSES, install_problem_handlers
+from cchc_shared.events.consumer import ConsumerSpec, EventConsumer
+from cchc_shared.events.outbox import DeadLetterMixin, OutboxEventMixin, ProcessedMessageMixin
+from cchc_shared.events.relay import OutboxRelay
+from cchc_shared.events.streams import connect, ensure_streams
+from cchc_shared.observability import RequestContextMiddleware, configure_logging
+from cchc_shared.settings import ServiceSettings
+
+_log = structlog.get_logger(__name__)
+
+
+@dataclass
+class EventTables:
+    """A service's own outbox, processed-messages and dead-letter tables."""
+
+    outbox: type[OutboxEventMixin]
+    processed: type[ProcessedMessageMixin]
+    dead_letters: type[DeadLetterMixin]
+
+
+@dataclass
+class ServiceContext:
+    """What a running service holds; reachable from a request as ``request.app.state.ctx``."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    nc: NATS
+    js: JetStreamContext
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+WorkerFactory = Callable[[ServiceContext], Sequence[Any]]
+"""Answers extra coroutines to run in the background (pollers, schedulers...)."""
+
+
+@dataclass
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    routers: Sequence[APIRouter]
+    events: EventTables | None = None
+    consumers: Callable[[ServiceContext], Sequence[ConsumerSpec]] | None = None
+    workers: WorkerFactory | None = None
+    openapi_tags: list[dict[str, Any]] | None = None
+
+
+def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(
+            settings.database_url, pool_size=settings.db_pool_size, application_name=definition.name
+        )
+        nc = await connect(settings.nats_url, name=definition.name)
+        js = nc.jetstream()
+        await ensure_streams(js, replicas=settings.nats_stream_replicas)
+        ctx = ServiceContext(settings, engine, create_sessionmaker(engine), nc, js)
+        app.state.ctx = ctx
+        app.state.sessionmaker = ctx.sessionmaker
+        if settings.run_background_workers:
+            _start_workers(definition, ctx)
+        try:
+            yield
+        finally:
+            for task in ctx.tasks:
+                task.cancel()
+            for task in ctx.tasks:
+                with suppress(asyncio.CancelledError, Exception):
+                    await task
+            with suppress(Exception):
+                await nc.drain()
+            await engine.dispose()
+
+    app = FastAPI(
+        title=definition.title,
+        description=definition.description,
+        version="1.0.0",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+        openapi_url="/openapi.json",
+        openapi_tags=definition.openapi_tags,
+        responses=PROBLEM_RESPONSES,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=definition.name)
+    app.include_router(operational_router(definition.name))
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def _start_workers(definition: ServiceDefinition, ctx: ServiceContext) -> None:
+    coros: list[Any] = []
+    if definition.events is not None:
+        relay = OutboxRelay(
+            engine=ctx.engine,
+            js=ctx.js,
+            outbox=definition.events.outbox,
+            batch_size=ctx.settings.outbox_batch_size,
+            poll_interval=ctx.settings.outbox_poll_interval,
+        )
+        coros.append(relay.run())
+        for spec in definition.consumers(ctx) if definition.consumers else ():
+            consumer = EventConsumer(
+                js=ctx.js,
+                sessionmaker=ctx.sessionmaker,
+                spec=spec,
+                processed=definition.events.processed,
+                dead_letters=definition.events.dead_letters,
+            )
+            coros.append(consumer.run())
+    if definition.workers is not None:
+        coros.extend(definition.workers(ctx))
+    ctx.tasks.extend(asyncio.create_task(c) for c in coros)
+
+
+def operational_router(service: str) -> APIRouter:
+    router = APIRouter(tags=["operations"], include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok", "service": service}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> ORJSONResponse:
+        """Ready: PostgreSQL and NATS are reachable."""
+        ctx: ServiceContext = request.app.state.ctx
+        checks = {"database": await _database_ok(ctx.engine), "nats": ctx.nc.is_connected}
+        ready = all(checks.values())
+        return ORJSONResponse(
+            {"status": "ready" if ready else "not_ready", "service": service, "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _database_ok(engine: AsyncEngine) -> bool:
+    try:
+        async with asyncio.timeout(2.0), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,127 @@
+"""The outbox relay: publishes committed outbox rows to JetStream, then marks them published.
+
+Exactly one relay per service publishes at a time (a PostgreSQL advisory lock whose key is a crc32
+of the outbox table name, stable across processes); others wait as standbys. A batch is locked
+with ``FOR UPDATE SKIP LOCKED``, published with the event id as ``Nats-Msg-Id``, every publish
+acknowledgement is checked, and only then are the rows marked. A failure anywhere rolls the batch
+back: it is published again later (JetStream's duplicate window and idempotent consumers make
+that harmless).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from datetime import UTC, datetime
+
+import orjson
+import structlog
+from nats.js import JetStreamContext
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from cchc_shared.events.outbox import OutboxEventMixin
+from cchc_shared.metrics import OUTBOX_PUBLISHED
+
+_log = structlog.get_logger(__name__)
+PUBLISH_TIMEOUT = 10.0
+
+
+def lock_key(table_fullname: str) -> int:
+    # Python's hash() is salted per process; a crc32 is the same for every relay.
+    return zlib.crc32(table_fullname.encode())
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        js: JetStreamContext,
+        outbox: type[OutboxEventMixin],
+        batch_size: int = 500,
+        poll_interval: float = 0.1,
+    ) -> None:
+        self._engine = engine
+        self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self._js = js
+        self._outbox = outbox
+        self._table = outbox.__table__  # type: ignore[attr-defined]
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+
+    async def run(self) -> None:
+        """Run until cancelled, surviving database and NATS outages."""
+        while True:
+            try:
+                await self._run_while_leader()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # an outage: log, wait, try again
+                _log.warning("outbox relay interrupted", error=repr(exc))
+                await asyncio.sleep(1.0)
+
+    async def _run_while_leader(self) -> None:
+        key = lock_key(self._table.fullname)
+        async with self._engine.connect() as lock_conn:
+            while not (await lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar():
+                await lock_conn.rollback()
+                await asyncio.sleep(2.0)  # another relay leads; stand by
+            await lock_conn.commit()
+            _log.info("outbox relay leading", table=self._table.fullname)
+            try:
+                while True:
+                    published = await self.publish_batch()
+                    if published == 0:
+                        await asyncio.sleep(self._poll_interval)
+            finally:
+                await lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                await lock_conn.commit()
+
+    async def publish_batch(self) -> int:
+        """Publish one batch; answer how many events went out."""
+        outbox = self._outbox
+        async with self._sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(outbox.seq, outbox.event_id, outbox.nats_subject, outbox.envelope)
+                    .where(outbox.published_at.is_(None))
+                    .order_by(outbox.seq)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            await self._publish(rows)
+            await self._mark_published(session, [r.seq for r in rows])
+        OUTBOX_PUBLISHED.labels(self._table.fullname).inc(len(rows))
+        return len(rows)
+
+    async def _publish(self, rows: list) -> None:  # type: ignore[type-arg]
+        futures = [
+            await self._js.publish_async(
+                row.nats_subject,
+                orjson.dumps(row.envelope),
+                headers={"Nats-Msg-Id": str(row.event_id)},
+            )
+            for row in rows
+        ]
+        # Every acknowledgement must arrive; a missing one raises and rolls the batch back.
+        await asyncio.wait_for(asyncio.gather(*futures), timeout=PUBLISH_TIMEOUT)
+
+    async def _mark_published(self, session: AsyncSession, seqs: list[int]) -> None:
+        await session.execute(
+            update(self._outbox)
+            .where(self._outbox.seq.in_(seqs))
+            .values(published_at=datetime.now(UTC))
+        )
+
+
+async def outbox_backlog(session: AsyncSession, outbox: type[OutboxEventMixin]) -> int:
+    """How many committed events still wait for publication (a readiness and metrics figure)."""
+    from sqlalchemy import func
+
+    return int(
+        (await session.execute(select(func.count()).where(outbox.published_at.is_(None)))).scalar_one()
+    )
