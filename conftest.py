@@ -6,9 +6,13 @@ run for real; a test that asks for ``clean_state`` starts from empty tables and 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,8 +37,12 @@ def infra() -> Iterator[TestInfra]:
 @pytest.fixture(scope="session")
 def service_env(infra: TestInfra) -> Iterator[dict[str, str]]:
     """Environment that points settings classes at the test servers."""
-    env = {"CCHC_DATABASE_URL": infra.database_url, "CCHC_NATS_URL": infra.nats_url,
-           "CCHC_LOG_JSON": "false", "CCHC_LOG_LEVEL": "WARNING"}
+    env = {
+        "CCHC_DATABASE_URL": infra.database_url,
+        "CCHC_NATS_URL": infra.nats_url,
+        "CCHC_LOG_JSON": "false",
+        "CCHC_LOG_LEVEL": "WARNING",
+    }
     mp = pytest.MonkeyPatch()
     for key, value in env.items():
         mp.setenv(key, value)
@@ -66,3 +74,22 @@ async def clean_state(infra: TestInfra, js: JetStreamContext) -> None:
     """Empty tables in every service schema and no streams: the test starts from nothing."""
     await truncate_schemas(infra.database_url, SCHEMAS)
     await reset_streams(js)
+
+
+@pytest.fixture
+def make_client(
+    service_env: dict[str, str],
+) -> Callable[[FastAPI], AbstractAsyncContextManager[AsyncClient]]:
+    """Open an app (lifespan included: engine, NATS, background workers) behind an httpx client.
+
+    Usage: ``async with make_client(create_app()) as client: ...``
+    """
+
+    @asynccontextmanager
+    async def open_client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+        async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
+            transport = ASGITransport(app=manager.app, raise_app_exceptions=False)
+            async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+                yield client
+
+    return open_client

@@ -14,8 +14,21 @@ import typer
 
 from cchc_shared.settings import ALL_SETTINGS, LauncherSettings
 
-app = typer.Typer(help="CCHC: a province's administrative-reform plans against its one-stop data.",
-                  no_args_is_help=True, add_completion=False)
+PACKAGES = (
+    "cchc_shared",
+    "cchc_plans",
+    "cchc_ingest",
+    "cchc_indicators",
+    "cchc_gateway",
+    "cchc_simulator",
+    "cchc_launcher",
+)
+
+app = typer.Typer(
+    help="CCHC: a province's administrative-reform plans against its one-stop data.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 @app.command()
@@ -27,8 +40,11 @@ def up() -> None:
 
 
 @app.command()
-def migrate(database_url: str = typer.Option(None, envvar="CCHC_DATABASE_URL",
-                                             help="PostgreSQL URL (postgresql+asyncpg://...)")) -> None:
+def migrate(
+    database_url: str = typer.Option(
+        None, envvar="CCHC_DATABASE_URL", help="PostgreSQL URL (postgresql+asyncpg://...)"
+    ),
+) -> None:
     """Apply every service's migrations to the database."""
     from cchc_launcher.migrate import migrate_all
 
@@ -80,12 +96,14 @@ def test(pytest_args: list[str] = typer.Argument(None, help="Extra arguments for
     steps = [
         [str(bin_dir / "ruff"), "check", "."],
         [str(bin_dir / "ruff"), "format", "--check", "."],
-        [str(bin_dir / "mypy"), "shared", "services", "gateway", "simulator", "cchc_launcher", "conftest.py"],
+        [str(bin_dir / "mypy"), *(f"-p{package}" for package in PACKAGES)],
         [str(bin_dir / "lint-imports")],
         [str(bin_dir / "pytest"), *(pytest_args or [])],
     ]
     for step in steps:
-        typer.echo(f"==> {' '.join(Path(step[0]).name if i == 0 else a for i, a in enumerate(step))}")
+        typer.echo(
+            f"==> {' '.join(Path(step[0]).name if i == 0 else a for i, a in enumerate(step))}"
+        )
         code = subprocess.call(step, cwd=root, env={**os.environ})
         if code != 0:
             raise typer.Exit(code)
@@ -93,8 +111,12 @@ def test(pytest_args: list[str] = typer.Argument(None, help="Extra arguments for
 
 def _mount_service_commands() -> None:
     """Each service may offer commands (``cchc plans import``...) from its ``cli`` module."""
-    for name, module in (("plans", "cchc_plans.cli"), ("ingest", "cchc_ingest.cli"),
-                         ("indicators", "cchc_indicators.cli"), ("simulate", "cchc_simulator.cli")):
+    for name, module in (
+        ("plans", "cchc_plans.cli"),
+        ("ingest", "cchc_ingest.cli"),
+        ("indicators", "cchc_indicators.cli"),
+        ("simulate", "cchc_simulator.cli"),
+    ):
         try:
             sub = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -124,7 +124,8 @@ class System:
         else:
             _say("starting NATS JetStream (embedded)")
             self.nats = EmbeddedNats(
-                self.state_dir / "nats" / "jetstream", sync_interval=self.settings.nats_sync_interval
+                self.state_dir / "nats" / "jetstream",
+                sync_interval=self.settings.nats_sync_interval,
             )
             self.nats.start()
             nats_url = self.nats.url
@@ -153,25 +154,38 @@ class System:
             return child
 
         lgsp_url = self.settings.lgsp_url
-        lgsp = {"CCHC_LGSP_CLIENT_ID": "cchc", "CCHC_LGSP_CLIENT_SECRET": secrets["lgsp_client_secret"]}
+        lgsp = {
+            "CCHC_LGSP_CLIENT_ID": "cchc",
+            "CCHC_LGSP_CLIENT_SECRET": secrets["lgsp_client_secret"],
+        }
         if not lgsp_url:
-            sim = add(SIMULATOR, free_port(), {
-                "CCHC_SIMULATOR_CLIENT_ID": "cchc",
-                "CCHC_SIMULATOR_CLIENT_SECRET": secrets["lgsp_client_secret"],
-            })
+            sim = add(
+                SIMULATOR,
+                free_port(),
+                {
+                    "CCHC_SIMULATOR_CLIENT_ID": "cchc",
+                    "CCHC_SIMULATOR_CLIENT_SECRET": secrets["lgsp_client_secret"],
+                },
+            )
             lgsp_url = sim.url
         plans = add(PLANS, free_port(), {})
         ingest = add(INGEST, free_port(), {"CCHC_LGSP_URL": lgsp_url, **lgsp})
         indicators = add(INDICATORS, free_port(), {})
         gateway_port = self.settings.gateway_port
-        if not port_is_free(gateway_port):
+        if gateway_port == 0:
+            gateway_port = free_port()
+        elif not port_is_free(gateway_port):
             _say(f"port {gateway_port} is taken; the gateway takes a free one")
             gateway_port = free_port()
-        add(GATEWAY, gateway_port, {
-            "CCHC_PLANS_URL": plans.url,
-            "CCHC_INGEST_URL": ingest.url,
-            "CCHC_INDICATORS_URL": indicators.url,
-        })
+        add(
+            GATEWAY,
+            gateway_port,
+            {
+                "CCHC_PLANS_URL": plans.url,
+                "CCHC_INGEST_URL": ingest.url,
+                "CCHC_INDICATORS_URL": indicators.url,
+            },
+        )
         for child in self.children:
             _say(f"starting {child.entry.name} on {child.url}")
             child.start()
@@ -217,9 +231,13 @@ class System:
         run = {
             "pid": os.getpid(),
             "gateway": self.children[-1].url,
-            "services": {c.entry.name: {"url": c.url, "pid": c.proc.pid if c.proc else None}
-                         for c in self.children},
-            "postgres_pid": self.postgres.proc.pid if self.postgres and self.postgres.proc else None,
+            "services": {
+                c.entry.name: {"url": c.url, "pid": c.proc.pid if c.proc else None}
+                for c in self.children
+            },
+            "postgres_pid": self.postgres.proc.pid
+            if self.postgres and self.postgres.proc
+            else None,
             "nats_pid": self.nats.proc.pid if self.nats and self.nats.proc else None,
         }
         (self.state_dir / "run.json").write_text(json.dumps(run, indent=2))
@@ -241,7 +259,9 @@ class System:
             for child in self.children:
                 if child.proc is not None and child.proc.poll() is not None:
                     if child.restarts >= MAX_RESTARTS:
-                        raise RuntimeError(f"{child.entry.name} keeps crashing; see {child.log_path}")
+                        raise RuntimeError(
+                            f"{child.entry.name} keeps crashing; see {child.log_path}"
+                        )
                     child.restarts += 1
                     _say(f"{child.entry.name} exited ({child.proc.returncode}); restarting")
                     child.start()
@@ -266,5 +286,5 @@ def run_up() -> int:
     settings = LauncherSettings()
     state_dir = settings.state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(state_dir, 0o755)  # the embedded PostgreSQL's user must traverse it when we are root
+    os.chmod(state_dir, 0o755)  # noqa: S103  # the embedded PostgreSQL's user must traverse it when we are root
     return System(settings, state_dir).up()

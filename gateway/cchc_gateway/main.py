@@ -15,13 +15,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, ORJSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from cchc_gateway.openapi import CombinedOpenAPI
 from cchc_gateway.proxy import Upstreams
 from cchc_gateway.routes import service_for
 from cchc_shared.errors import Problem, install_problem_handlers, problem_response
 from cchc_shared.observability import RequestContextMiddleware, configure_logging
+from cchc_shared.responses import FastJSONResponse
 from cchc_shared.settings import GatewaySettings
 
 TITLE = "CCHC API"
@@ -62,7 +63,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
-        default_response_class=ORJSONResponse,
+        default_response_class=FastJSONResponse,
     )
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, service="gateway")
@@ -74,12 +75,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return {"status": "ok", "service": "gateway"}
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> ORJSONResponse:
-        checks = dict(zip(upstreams.urls, await asyncio.gather(
-            *(_upstream_ready(upstreams, name) for name in upstreams.urls)
-        ), strict=True))
+    async def readyz() -> FastJSONResponse:
+        checks = dict(
+            zip(
+                upstreams.urls,
+                await asyncio.gather(
+                    *(_upstream_ready(upstreams, name) for name in upstreams.urls)
+                ),
+                strict=True,
+            )
+        )
         ready = all(checks.values())
-        return ORJSONResponse(
+        return FastJSONResponse(
             {"status": "ready" if ready else "not_ready", "service": "gateway", "checks": checks},
             status_code=200 if ready else 503,
         )

@@ -15,8 +15,16 @@ from cchc_shared.errors import ProblemError
 
 HOP_BY_HOP = frozenset(
     {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-        "trailers", "transfer-encoding", "upgrade", "host", "content-length",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
     }
 )
 
@@ -52,7 +60,8 @@ class Upstreams:
             headers["x-request-id"] = request_id
         if request.client is not None:
             prior = request.headers.get("x-forwarded-for")
-            headers["x-forwarded-for"] = f"{prior}, {request.client.host}" if prior else request.client.host
+            client_host = request.client.host
+            headers["x-forwarded-for"] = f"{prior}, {client_host}" if prior else client_host
         body = await request.body()
         try:
             async with self.session.request(
@@ -64,9 +73,13 @@ class Upstreams:
                 }
                 return Response(content=content, status_code=upstream.status, headers=out_headers)
         except TimeoutError as exc:
-            raise ProblemError(504, "Gateway Timeout", f"The {service} service did not answer in time.") from exc
+            raise ProblemError(
+                504, "Gateway Timeout", f"The {service} service did not answer in time."
+            ) from exc
         except aiohttp.ClientError as exc:
             raise ProblemError(
-                502, "Bad Gateway", f"The {service} service cannot be reached.",
+                502,
+                "Bad Gateway",
+                f"The {service} service cannot be reached.",
                 headers={"Retry-After": "5"},
             ) from exc

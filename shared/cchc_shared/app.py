@@ -12,7 +12,6 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import ORJSONResponse
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -26,6 +25,7 @@ from cchc_shared.events.outbox import DeadLetterMixin, OutboxEventMixin, Process
 from cchc_shared.events.relay import OutboxRelay
 from cchc_shared.events.streams import connect, ensure_streams
 from cchc_shared.observability import RequestContextMiddleware, configure_logging
+from cchc_shared.responses import FastJSONResponse
 from cchc_shared.settings import ServiceSettings
 
 _log = structlog.get_logger(__name__)
@@ -101,7 +101,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         description=definition.description,
         version="1.0.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
+        default_response_class=FastJSONResponse,
         openapi_url="/openapi.json",
         openapi_tags=definition.openapi_tags,
         responses=PROBLEM_RESPONSES,
@@ -148,12 +148,12 @@ def operational_router(service: str) -> APIRouter:
         return {"status": "ok", "service": service}
 
     @router.get("/readyz")
-    async def readyz(request: Request) -> ORJSONResponse:
+    async def readyz(request: Request) -> FastJSONResponse:
         """Ready: PostgreSQL and NATS are reachable."""
         ctx: ServiceContext = request.app.state.ctx
         checks = {"database": await _database_ok(ctx.engine), "nats": ctx.nc.is_connected}
         ready = all(checks.values())
-        return ORJSONResponse(
+        return FastJSONResponse(
             {"status": "ready" if ready else "not_ready", "service": service, "checks": checks},
             status_code=200 if ready else 503,
         )

@@ -34,7 +34,9 @@ def service_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(database_url: str, *, pool_size: int = 10, application_name: str = "cchc") -> AsyncEngine:
+def create_engine(
+    database_url: str, *, pool_size: int = 10, application_name: str = "cchc"
+) -> AsyncEngine:
     return create_async_engine(
         database_url,
         pool_size=pool_size,
@@ -49,7 +51,9 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 @asynccontextmanager
-async def transaction(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+async def transaction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
     """One unit of work: commit on success, roll back on any exception."""
     async with sessionmaker() as session, session.begin():
         yield session

@@ -43,7 +43,9 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    port: int, *, timeout: float, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -56,7 +58,9 @@ def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen[bytes] | 
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
-def terminate(proc: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+def terminate(
+    proc: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout: float = 15.0
+) -> None:
     """Stop a child and its descendants, politely first."""
     if proc.poll() is not None:
         return
@@ -91,17 +95,38 @@ class EmbeddedPostgres:
         self._prepare_permissions()
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
-                [str(self.bin / "initdb"), "-D", str(self.data_dir), "-U", PG_SUPERUSER,
-                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]
+                [
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    PG_SUPERUSER,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ]
             )
         self._clear_stale_pid()
         log = open(self.data_dir.parent / "postgres.log", "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
             [
-                str(self.bin / "postgres"), "-D", str(self.data_dir),
-                "-p", str(self.port), "-h", "127.0.0.1", "-k", str(self.data_dir),
-                "-c", "max_connections=300", "-c", "shared_buffers=256MB",
-                "-c", "fsync=on", "-c", "timezone=UTC",
+                str(self.bin / "postgres"),
+                "-D",
+                str(self.data_dir),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.data_dir),
+                "-c",
+                "max_connections=300",
+                "-c",
+                "shared_buffers=256MB",
+                "-c",
+                "fsync=on",
+                "-c",
+                "timezone=UTC",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -112,7 +137,9 @@ class EmbeddedPostgres:
         self._wait_accepting(timeout)
 
     def create_database(self, name: str) -> None:
-        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"unsafe database name {name!r}")
+        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()  # noqa: S608
         if exists != "1":
             self._psql(f'CREATE DATABASE "{name}"')
 
@@ -124,9 +151,22 @@ class EmbeddedPostgres:
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
         return subprocess.run(
-            [str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_SUPERUSER,
-             "-d", database, "-tAc", sql],
-            check=True, capture_output=True, text=True,
+            [
+                str(self.bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                PG_SUPERUSER,
+                "-d",
+                database,
+                "-tAc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
 
     def _wait_accepting(self, timeout: float) -> None:
@@ -134,7 +174,8 @@ class EmbeddedPostgres:
         while True:
             result = subprocess.run(
                 [str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                capture_output=True, check=False,
+                capture_output=True,
+                check=False,
             )
             if result.returncode == 0:
                 return
@@ -210,7 +251,9 @@ def nats_server_binary() -> str:
 
 
 class EmbeddedNats:
-    def __init__(self, store_dir: Path, *, port: int | None = None, sync_interval: str = "always") -> None:
+    def __init__(
+        self, store_dir: Path, *, port: int | None = None, sync_interval: str = "always"
+    ) -> None:
         self.store_dir = store_dir.resolve()
         self.port = port or free_port()
         self.sync_interval = sync_interval
@@ -225,7 +268,8 @@ class EmbeddedNats:
         config = self.store_dir.parent / "nats.conf"
         config.write_text(
             f'host: "127.0.0.1"\nport: {self.port}\nhttp_port: 0\n'
-            f'jetstream {{\n  store_dir: "{self.store_dir}"\n  sync_interval: {self.sync_interval}\n}}\n'
+            f'jetstream {{\n  store_dir: "{self.store_dir}"\n'
+            f"  sync_interval: {self.sync_interval}\n}}\n"
         )
         log = open(self.store_dir.parent / "nats.log", "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(

@@ -13,9 +13,10 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cchc_shared.responses import FastJSONResponse
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _log = structlog.get_logger(__name__)
@@ -52,7 +53,11 @@ class ProblemError(Exception):
     ) -> None:
         super().__init__(detail or title)
         self.problem = Problem(
-            type=type_, title=title, status=status, detail=detail, errors=list(errors) if errors else None
+            type=type_,
+            title=title,
+            status=status,
+            detail=detail,
+            errors=list(errors) if errors else None,
         )
         self.headers = headers
 
@@ -91,8 +96,8 @@ def field_path(loc: Sequence[str | int]) -> str:
     return path
 
 
-def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> ORJSONResponse:
-    return ORJSONResponse(
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> FastJSONResponse:
+    return FastJSONResponse(
         problem.model_dump(exclude_none=True),
         status_code=problem.status,
         media_type=PROBLEM_MEDIA_TYPE,
@@ -106,22 +111,24 @@ def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
         loc: list[Any] = list(err.get("loc", ()))
         # pydantic appends the union member / validator name; it means nothing to a client.
         loc = [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
-        errors.append(FieldError(field=field_path(loc) or "body", message=str(err.get("msg", "invalid"))))
+        errors.append(
+            FieldError(field=field_path(loc) or "body", message=str(err.get("msg", "invalid")))
+        )
     return errors
 
 
-async def _on_problem(_: Request, exc: Exception) -> ORJSONResponse:
+async def _on_problem(_: Request, exc: Exception) -> FastJSONResponse:
     assert isinstance(exc, ProblemError)
     return problem_response(exc.problem, exc.headers)
 
 
-async def _on_validation(_: Request, exc: Exception) -> ORJSONResponse:
+async def _on_validation(_: Request, exc: Exception) -> FastJSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _validation_errors(exc)
     return problem_response(ValidationFailed(errors).problem)
 
 
-async def _on_http(_: Request, exc: Exception) -> ORJSONResponse:
+async def _on_http(_: Request, exc: Exception) -> FastJSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     from http import HTTPStatus
 
@@ -134,7 +141,7 @@ async def _on_http(_: Request, exc: Exception) -> ORJSONResponse:
     return problem_response(Problem(title=title, status=exc.status_code, detail=detail), headers)
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+async def _on_unexpected(request: Request, exc: Exception) -> FastJSONResponse:
     _log.exception("unhandled error", path=request.url.path, exc_info=exc)
     return problem_response(
         Problem(title="Internal Server Error", status=500, detail="An unexpected error occurred.")

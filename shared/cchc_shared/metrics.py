@@ -14,7 +14,9 @@ HTTP_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 OUTBOX_PUBLISHED = Counter("cchc_outbox_published_total", "Outbox events published", ["table"])
-EVENTS_CONSUMED = Counter("cchc_events_consumed_total", "Events applied by a consumer", ["consumer"])
+EVENTS_CONSUMED = Counter(
+    "cchc_events_consumed_total", "Events applied by a consumer", ["consumer"]
+)
 EVENTS_DEAD_LETTERED = Counter(
     "cchc_events_dead_lettered_total", "Events a consumer gave up on", ["consumer"]
 )

@@ -9,6 +9,7 @@ operator has one page to read.
 from __future__ import annotations
 
 from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,17 +29,21 @@ class CommonSettings(BaseSettings):
         description="NATS server URL(s), comma-separated. `cchc up` sets it to its embedded server "
         "unless you set it.",
     )
-    nats_stream_replicas: int = Field(1, ge=1, le=5, description="JetStream stream replicas (3 in production).")
+    nats_stream_replicas: int = Field(
+        1, ge=1, le=5, description="JetStream stream replicas (3 in production)."
+    )
     nats_sync_interval: str = Field(
         "always",
-        description="JetStream fsync policy of the embedded server (`always`, or a duration such as "
+        description="JetStream fsync policy of the embedded server (`always`, or a duration like "
         "`2m`). External servers are configured by their own files.",
     )
     state_dir: Path = Field(Path(".cchc"), description="Where `cchc up` keeps data and secrets.")
     log_level: str = Field("INFO", description="Log level of every process.")
     log_json: bool = Field(True, description="Structured JSON logs (false: human-readable).")
     db_pool_size: int = Field(10, ge=1, description="Connections per process pool.")
-    outbox_batch_size: int = Field(500, ge=1, le=10_000, description="Events the relay publishes per batch.")
+    outbox_batch_size: int = Field(
+        500, ge=1, le=10_000, description="Events the relay publishes per batch."
+    )
     outbox_poll_interval: float = Field(
         0.1, gt=0, description="Seconds the outbox relay sleeps when it finds nothing to publish."
     )
@@ -52,7 +57,9 @@ class ServiceSettings(CommonSettings):
     """A service process that serves HTTP."""
 
     host: str = Field("127.0.0.1", description="Interface the service listens on.")
-    port: int = Field(0, ge=0, le=65535, description="Port the service listens on (0: any free port).")
+    port: int = Field(
+        0, ge=0, le=65535, description="Port the service listens on (0: any free port)."
+    )
     run_background_workers: bool = Field(
         True, description="Run the outbox relay and the event consumers inside the API process."
     )
@@ -64,6 +71,7 @@ class PlansSettings(ServiceSettings):
 
 class IngestSettings(ServiceSettings):
     """The ingest service."""
+
     lgsp_url: str | None = Field(
         None,
         description="Base URL of the LGSP that fronts the one-stop system (unset: `cchc up` starts "
@@ -93,9 +101,13 @@ class GatewaySettings(ServiceSettings):
 
 
 class SimulatorSettings(ServiceSettings):
-    simulator_seed: int = Field(4212, description="Seed of the simulated province: same seed, same data.")
+    simulator_seed: int = Field(
+        4212, description="Seed of the simulated province: same seed, same data."
+    )
     simulator_client_id: str = Field("cchc", description="OAuth2 client id the simulator accepts.")
-    simulator_client_secret: str = Field("", description="OAuth2 client secret the simulator accepts.")
+    simulator_client_secret: str = Field(
+        "", description="OAuth2 client secret the simulator accepts."
+    )
 
 
 class LauncherSettings(BaseSettings):
@@ -103,12 +115,16 @@ class LauncherSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CCHC_", extra="ignore")
 
-    database_url: str | None = Field(None, description="External PostgreSQL (skips the embedded one).")
+    database_url: str | None = Field(
+        None, description="External PostgreSQL (skips the embedded one)."
+    )
     nats_url: str | None = Field(None, description="External NATS (skips the embedded one).")
     lgsp_url: str | None = Field(None, description="Real LGSP (skips the simulator).")
     state_dir: Path = Field(Path(".cchc"), description="Where `cchc up` keeps data and secrets.")
     nats_sync_interval: str = Field("always", description="JetStream fsync policy (embedded NATS).")
-    gateway_port: int = Field(8000, ge=0, le=65535, description="Gateway port (a free one if taken).")
+    gateway_port: int = Field(
+        8000, ge=0, le=65535, description="Gateway port (a free one if taken)."
+    )
     demo_data: bool = Field(True, description="Load the shared plans as demo data on `up`.")
 
 

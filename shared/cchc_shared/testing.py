@@ -7,6 +7,7 @@ directory. ``CCHC_TEST_DATABASE_URL`` (a server URL; a fresh database is created
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -26,6 +27,8 @@ from cchc_shared.events.streams import ALL_STREAMS
 
 @dataclass
 class TestInfra:
+    __test__ = False  # not a test class, whatever its name says
+
     database_url: str
     nats_url: str
     root: Path
@@ -44,7 +47,7 @@ class TestInfra:
 
 def start_test_infra() -> TestInfra:
     root = Path(tempfile.mkdtemp(prefix="cchc-test-"))
-    os.chmod(root, 0o755)  # the embedded PostgreSQL runs as another user when we are root
+    os.chmod(root, 0o755)  # noqa: S103  # the embedded PostgreSQL runs as another user when we are root
     external_db = os.environ.get("CCHC_TEST_DATABASE_URL")
     external_nats = os.environ.get("CCHC_TEST_NATS_URL")
     pg = nats = None
@@ -81,7 +84,9 @@ def _create_database(server_url: str, database: str) -> None:
 
 def _plain_dsn(sqlalchemy_url: str) -> str:
     """asyncpg wants postgresql://, not postgresql+asyncpg://."""
-    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return (
+        make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
 
 
 async def truncate_schemas(database_url: str, schemas: Iterable[str]) -> None:
@@ -103,7 +108,5 @@ async def truncate_schemas(database_url: str, schemas: Iterable[str]) -> None:
 async def reset_streams(js: JetStreamContext) -> None:
     """Delete every CCHC stream (and so its consumers): each test starts from empty streams."""
     for spec in ALL_STREAMS:
-        try:
+        with contextlib.suppress(NotFoundError):
             await js.delete_stream(spec.name)
-        except NotFoundError:
-            pass

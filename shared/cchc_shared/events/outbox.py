@@ -11,7 +11,18 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, Text, func, insert, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    insert,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -50,7 +61,9 @@ class ProcessedMessageMixin:
 
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    processed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class DeadLetterMixin:
@@ -79,7 +92,9 @@ def outbox_rows(events: Iterable[CloudEvent]) -> list[dict[str, Any]]:
     ]
 
 
-async def enqueue(session: AsyncSession, outbox: type[OutboxEventMixin], *events: CloudEvent) -> None:
+async def enqueue(
+    session: AsyncSession, outbox: type[OutboxEventMixin], *events: CloudEvent
+) -> None:
     """Write events into the outbox inside the caller's transaction."""
     if events:
-        await session.execute(insert(outbox), outbox_rows(events))  # type: ignore[arg-type]
+        await session.execute(insert(outbox), outbox_rows(events))

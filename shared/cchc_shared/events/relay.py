@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 import structlog
 from nats.js import JetStreamContext
-from sqlalchemy import select, text, update
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cchc_shared.events.outbox import OutboxEventMixin
@@ -64,7 +66,9 @@ class OutboxRelay:
     async def _run_while_leader(self) -> None:
         key = lock_key(self._table.fullname)
         async with self._engine.connect() as lock_conn:
-            while not (await lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar():
+            while not (
+                await lock_conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+            ).scalar():
                 await lock_conn.rollback()
                 await asyncio.sleep(2.0)  # another relay leads; stand by
             await lock_conn.commit()
@@ -98,7 +102,7 @@ class OutboxRelay:
         OUTBOX_PUBLISHED.labels(self._table.fullname).inc(len(rows))
         return len(rows)
 
-    async def _publish(self, rows: list) -> None:  # type: ignore[type-arg]
+    async def _publish(self, rows: Sequence[Row[Any]]) -> None:
         futures = [
             await self._js.publish_async(
                 row.nats_subject,
@@ -123,5 +127,7 @@ async def outbox_backlog(session: AsyncSession, outbox: type[OutboxEventMixin]) 
     from sqlalchemy import func
 
     return int(
-        (await session.execute(select(func.count()).where(outbox.published_at.is_(None)))).scalar_one()
+        (
+            await session.execute(select(func.count()).where(outbox.published_at.is_(None)))
+        ).scalar_one()
     )

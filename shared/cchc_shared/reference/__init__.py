@@ -10,6 +10,8 @@ import yaml
 
 def kontum_org_units() -> dict[str, Any]:
     """The Kon Tum org-unit tree of the demo (see kontum_org_units.yaml)."""
-    text = resources.files(__package__).joinpath("kontum_org_units.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files(__package__).joinpath("kontum_org_units.yaml").read_text(encoding="utf-8")
+    )
     data: dict[str, Any] = yaml.safe_load(text)
     return data

@@ -140,8 +140,8 @@ _ABSOLUTE = re.compile(
     r"(?:-(?:(?P<month>\d{2})(?:-(?P<day>\d{2}))?|Q(?P<quarter>\d)|H(?P<half>\d)))?$"
 )
 
-_FORMATS_HELP = (
-    "expected YYYY-MM-DD, YYYY-MM, YYYY-Qn, YYYY-Hn, YYYY or one of " + ", ".join(RELATIVE_PERIODS)
+_FORMATS_HELP = "expected YYYY-MM-DD, YYYY-MM, YYYY-Qn, YYYY-Hn, YYYY or one of " + ", ".join(
+    RELATIVE_PERIODS
 )
 
 
@@ -163,7 +163,9 @@ def _absolute(text: str, match: re.Match[str]) -> Period:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise ValueError(f"invalid period {text!r}: year must be {MIN_YEAR}..{MAX_YEAR}")
     if match["day"] is not None:
-        return period_of(_checked_date(text, year, int(match["month"]), int(match["day"])), Grain.DAY)
+        return period_of(
+            _checked_date(text, year, int(match["month"]), int(match["day"])), Grain.DAY
+        )
     if match["month"] is not None:
         return period_of(_checked_date(text, year, int(match["month"]), 1), Grain.MONTH)
     if match["quarter"] is not None:
@@ -217,7 +219,9 @@ def period_series(
     current = period_of(start, chosen)
     while current.start <= stop:
         if len(points) == MAX_SERIES_POINTS:
-            raise ValueError(f"series has more than {MAX_SERIES_POINTS} points: use a coarser grain")
+            raise ValueError(
+                f"series has more than {MAX_SERIES_POINTS} points: use a coarser grain"
+            )
         points.append(current)
         current = period_of(current.end, chosen)
     return points

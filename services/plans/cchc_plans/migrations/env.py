@@ -1,4 +1,4 @@
-from cchc_shared.migrations import run_env
 from cchc_plans.store.models import Base
+from cchc_shared.migrations import run_env
 
 run_env(Base.metadata)
