@@ -109,6 +109,25 @@ def test(pytest_args: list[str] = typer.Argument(None, help="Extra arguments for
             raise typer.Exit(code)
 
 
+@app.command()
+def bench(
+    only: str = typer.Option("", help="Run only benchmarks whose file name contains this."),
+) -> None:
+    """Run the benchmarks in bench/ and write their results to docs/benchmarks.md."""
+    root = Path(__file__).resolve().parent.parent
+    scripts = sorted(
+        p for p in (root / "bench").glob("*.py") if p.stem not in {"report", "__init__"}
+    )
+    failed = 0
+    for script in scripts:
+        if only and only not in script.name:
+            continue
+        typer.echo(f"==> {script.name}")
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        failed += subprocess.call([sys.executable, str(script)], cwd=root, env=env) != 0
+    raise typer.Exit(1 if failed else 0)
+
+
 def _mount_service_commands() -> None:
     """Each service may offer commands (``cchc plans import``...) from its ``cli`` module."""
     for name, module in (

@@ -14,6 +14,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cchc_shared.responses import FastJSONResponse
@@ -141,6 +142,15 @@ async def _on_http(_: Request, exc: Exception) -> FastJSONResponse:
     return problem_response(Problem(title=title, status=exc.status_code, detail=detail), headers)
 
 
+async def _on_integrity(_: Request, exc: Exception) -> FastJSONResponse:
+    # A constraint the database checked at write or commit time: a conflict with stored data
+    # (often a concurrent write), never a server fault.
+    _log.info("integrity error", error=str(exc.__cause__ or exc)[:500])
+    return problem_response(
+        Problem(title="Conflict", status=409, detail="The change conflicts with stored data.")
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> FastJSONResponse:
     _log.exception("unhandled error", path=request.url.path, exc_info=exc)
     return problem_response(
@@ -152,6 +162,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(Exception, _on_unexpected)
 
 
