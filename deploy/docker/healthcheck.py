@@ -14,7 +14,7 @@ PATH = os.environ.get("CCHC_HEALTHCHECK_PATH", "/healthz")
 def main() -> int:
     url = f"http://127.0.0.1:{os.environ.get('CCHC_PORT', '8080')}{PATH}"
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (fixed http URL)
+        with urllib.request.urlopen(url, timeout=2) as response:
             return 0 if response.status == 200 else 1
     except OSError as exc:
         print(f"healthcheck: {url}: {exc}", file=sys.stderr)  # noqa: T201
