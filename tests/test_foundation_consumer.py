@@ -172,3 +172,35 @@ async def test_a_failing_commit_never_answers_success(
     assert resp.status_code == 409
     assert resp.headers["content-type"] == "application/problem+json"
     assert await settled(engine) == 0
+
+
+async def test_a_poison_event_inside_a_batch_is_isolated(
+    js: JetStreamContext, engine: AsyncEngine, applied: None
+) -> None:
+    """A CloudEvents batch message with one poison event: the others apply, the poison one is
+    dead-lettered on its own, with its id."""
+    await ensure_streams(js)
+    events = [event(n) for n in range(5)]
+    body = b"[" + b",".join(e.to_bytes() for e in events) + b"]"
+    await js.publish(
+        "cchc.plans.probe.happened",
+        body,
+        headers={
+            "Nats-Msg-Id": "batch-probe",
+            "Content-Type": "application/cloudevents-batch+json",
+        },
+    )
+
+    async def reject_two(session: AsyncSession, batch: Sequence[CloudEvent]) -> None:
+        if any(e.data["n"] == 2 for e in batch):
+            raise PoisonMessage("n = 2 can never be applied")
+        await insert_applied(session, batch)
+
+    await run_consumer(js, engine, reject_two, until=5)
+    async with engine.connect() as conn:
+        applied_n = sorted(
+            (await conn.execute(text("SELECT n FROM consumer_probe.applied"))).scalars()
+        )
+        dead_ids = list((await conn.execute(select(DeadLetter.event_id))).scalars())
+    assert applied_n == [0, 1, 3, 4]
+    assert dead_ids == [events[2].id]

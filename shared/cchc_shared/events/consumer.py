@@ -14,9 +14,11 @@ others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+import orjson
 import structlog
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -94,7 +96,13 @@ class EventConsumer:
                 sub = await self._js.pull_subscribe_bind(
                     durable=self._spec.durable, stream=self._spec.stream
                 )
-                await self._consume(sub)
+                try:
+                    await self._consume(sub)
+                finally:
+                    # A pull subscription left open when we are cancelled mid-fetch makes the
+                    # connection's drain wait for its whole timeout at shutdown.
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -111,49 +119,64 @@ class EventConsumer:
 
     async def process(self, msgs: Sequence[Msg]) -> None:
         """Apply a fetched batch; on failure, fall back to one message at a time."""
-        try:
-            await self._apply(msgs)
-        except Exception as exc:
-            if len(msgs) == 1:
-                await self._on_failure(msgs[0], exc)
-                return
-            for msg in msgs:
-                try:
-                    await self._apply([msg])
-                except Exception as single_exc:
-                    await self._on_failure(msg, single_exc)
-
-    async def _apply(self, msgs: Sequence[Msg]) -> None:
-        events: list[tuple[Msg, CloudEvent]] = []
-        for msg in msgs:
-            try:
-                events.append((msg, CloudEvent.from_bytes(msg.data)))
-            except ValidationError as exc:
-                # Unreadable: no retry will ever make it readable.
-                await self._dead_letter(msg, None, f"unreadable event: {exc}")
-        if not events:
+        decoded = [(msg, await self._decode(msg)) for msg in msgs]
+        readable = [(msg, events) for msg, events in decoded if events is not None]
+        if not readable:
             return
+        try:
+            await self._apply(readable)
+        except Exception as exc:
+            if len(readable) == 1:
+                await self._on_message_failure(*readable[0], exc)
+                return
+            for msg, events in readable:
+                try:
+                    await self._apply([(msg, events)])
+                except Exception as single_exc:
+                    await self._on_message_failure(msg, events, single_exc)
+
+    async def _decode(self, msg: Msg) -> list[CloudEvent] | None:
+        """The events a message carries (one, or a CloudEvents batch); None if unreadable."""
+        try:
+            return decode_events(msg.data)
+        except (ValidationError, ValueError) as exc:
+            # Unreadable: no retry will ever make it readable.
+            await self._dead_letter(msg, None, f"unreadable event: {exc}")
+            return None
+
+    async def _apply(self, messages: Sequence[tuple[Msg, list[CloudEvent]]]) -> None:
+        events = [event for _, msg_events in messages for event in msg_events]
+        fresh = await self._apply_events(events)
+        # Committed: now, and only now, acknowledge.
+        for msg, _ in messages:
+            await msg.ack()
+        EVENTS_CONSUMED.labels(self._spec.durable).inc(fresh)
+
+    async def _apply_events(self, events: Sequence[CloudEvent]) -> int:
+        """In one transaction: mark the events processed, apply those new to this consumer."""
         async with self._sessionmaker() as session, session.begin():
-            ids = [e.id for _, e in events]
             fresh_ids = set(
                 (
                     await session.execute(
                         pg_insert(self._processed)
-                        .values([{"consumer": self._spec.durable, "event_id": i} for i in ids])
+                        .values(
+                            [{"consumer": self._spec.durable, "event_id": e.id} for e in events]
+                        )
                         .on_conflict_do_nothing()
                         .returning(self._processed.event_id)
                     )
                 ).scalars()
             )
-            fresh = [e for _, e in events if e.id in fresh_ids]
+            # An id twice in one fetch (a re-sent batch) is applied once.
+            fresh = list({e.id: e for e in events if e.id in fresh_ids}.values())
             if fresh:
                 await self._spec.handler(session, fresh)
-        # Committed: now, and only now, acknowledge.
-        for msg, _ in events:
-            await msg.ack()
-        EVENTS_CONSUMED.labels(self._spec.durable).inc(len(fresh))
+        return len(fresh)
 
-    async def _on_failure(self, msg: Msg, exc: Exception) -> None:
+    async def _on_message_failure(self, msg: Msg, events: list[CloudEvent], exc: Exception) -> None:
+        if len(events) > 1 and isinstance(exc, PoisonMessage):
+            await self._isolate_poison(msg, events)
+            return
         deliveries = msg.metadata.num_delivered or 1
         if isinstance(exc, PoisonMessage) or deliveries >= self._spec.max_deliver:
             await self._dead_letter(msg, self._event_id(msg), f"{type(exc).__name__}: {exc}")
@@ -168,23 +191,54 @@ class EventConsumer:
         )
         await msg.nak(delay=delay)
 
+    async def _isolate_poison(self, msg: Msg, events: list[CloudEvent]) -> None:
+        """A batch with a poison event: apply its events one by one, dead-letter the poison ones,
+        and retry the whole message on any other failure (applied events are skipped then)."""
+        for event in events:
+            try:
+                await self._apply_events([event])
+            except PoisonMessage as exc:
+                await self._record_dead_letter(
+                    msg, event.id, event.to_bytes(), f"{type(exc).__name__}: {exc}"
+                )
+            except Exception as exc:
+                await self._on_message_failure(msg, [event], exc)
+                return
+        await msg.ack()
+
     @staticmethod
     def _event_id(msg: Msg) -> str | None:
         headers = msg.headers or {}
         return headers.get("Nats-Msg-Id")
 
     async def _dead_letter(self, msg: Msg, event_id: str | None, reason: str) -> None:
+        await self._record_dead_letter(msg, event_id, msg.data, reason)
+        await msg.term()
+
+    async def _record_dead_letter(
+        self, msg: Msg, event_id: str | None, payload: bytes, reason: str
+    ) -> None:
         async with self._sessionmaker() as session, session.begin():
             await session.execute(
                 insert(self._dead_letters).values(
                     consumer=self._spec.durable,
                     nats_subject=msg.subject,
                     event_id=event_id,
-                    payload=msg.data.decode("utf-8", errors="replace"),
+                    payload=payload.decode("utf-8", errors="replace"),
                     reason=reason[:4000],
                     deliveries=msg.metadata.num_delivered or 1,
                 )
             )
-        await msg.term()
         EVENTS_DEAD_LETTERED.labels(self._spec.durable).inc()
         _log.error("event dead-lettered", durable=self._spec.durable, reason=reason[:500])
+
+
+def decode_events(data: bytes) -> list[CloudEvent]:
+    """One structured CloudEvent, or a CloudEvents batch (a JSON array of them)."""
+    body = data.lstrip()
+    if body[:1] == b"[":
+        items = orjson.loads(body)
+        if not isinstance(items, list) or not items:
+            raise ValueError("an event batch must be a non-empty JSON array")
+        return [CloudEvent.model_validate(item) for item in items]
+    return [CloudEvent.from_bytes(body)]
