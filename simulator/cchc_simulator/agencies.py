@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from cchc_shared.reference import kontum_org_units
@@ -124,27 +125,55 @@ def _reference_agencies() -> list[Agency]:
 
 
 def _commune_agencies(districts: Sequence[Agency]) -> list[Agency]:
+    """Each district's communes (to 2025-06-30), then the merged communes that succeed them."""
     old: list[Agency] = []
     merged: list[Agency] = []
     for district in districts:
-        digit = district_digit(district.code)
-        successors: dict[int, str] = {}
-        for n, commune in enumerate(MERGED_COMMUNES[digit], start=1):
-            code = f"000.5{digit}.{n:02d}.H45"
-            successors.update({member: code for member in commune.members})
-            merged.append(
-                Agency(code, f"UBND {commune.kind} {commune.name}", "XA", NEW_PROVINCE,
-                       MERGER_DAY, None, None)
-            )
-        for n, commune in enumerate(OLD_COMMUNES[digit], start=1):
-            old.append(
-                Agency(f"000.2{digit}.{n:02d}.H34", f"UBND {commune.kind} {commune.name}", "XA",
-                       district.code, district.valid_from, district.valid_to, successors[n])
-            )
+        new_units = _merged_communes(district_digit(district.code))
+        merged.extend(new_units)
+        old.extend(_old_communes(district, new_units))
     return old + merged
 
 
+def _merged_communes(digit: int) -> list[Agency]:
+    return [
+        Agency(
+            code=f"000.5{digit}.{n:02d}.H45",
+            name=f"UBND {commune.kind} {commune.name}",
+            cap="XA",
+            parent=NEW_PROVINCE,
+            valid_from=MERGER_DAY,
+            valid_to=None,
+            successor=None,
+        )
+        for n, commune in enumerate(MERGED_COMMUNES[digit], start=1)
+    ]
+
+
+def _old_communes(district: Agency, merged: Sequence[Agency]) -> list[Agency]:
+    digit = district_digit(district.code)
+    successor_of = {
+        member: unit.code
+        for unit, commune in zip(merged, MERGED_COMMUNES[digit], strict=True)
+        for member in commune.members
+    }
+    return [
+        Agency(
+            code=f"000.2{digit}.{n:02d}.H34",
+            name=f"UBND {commune.kind} {commune.name}",
+            cap="XA",
+            parent=district.code,
+            valid_from=district.valid_from,
+            valid_to=district.valid_to,
+            successor=successor_of[n],
+        )
+        for n, commune in enumerate(OLD_COMMUNES[digit], start=1)
+    ]
+
+
+@cache
 def build_agency_tree() -> AgencyTree:
+    """The tree (built once: it only memoises lookups)."""
     reference = _reference_agencies()
     districts = [a for a in reference if a.cap == "HUYEN"]
     return AgencyTree(reference + _commune_agencies(districts))

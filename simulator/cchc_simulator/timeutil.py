@@ -8,7 +8,7 @@ The simulator keeps every instant as "VN seconds": seconds since 1970-01-01 00:0
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 
 VN_OFFSET_SECONDS = 7 * 3600
 DAY = 86_400
@@ -40,18 +40,28 @@ def weekday_of_day(day: int) -> int:
     return (day + 3) % 7
 
 
-@lru_cache(maxsize=None)
+@cache
 def format_day(day: int) -> str:
     """``yyyyMMdd`` of a local day; cached because the feed formats the same days over and over."""
     return date_of_day(day).strftime("%Y%m%d")
 
 
+# "HHmmss" of every second of a day (5 MB): formatting a datetime is then two lookups, which
+# matters when the feed formats a few million of them.
+_TWO_DIGITS = [f"{n:02d}" for n in range(60)]
+_CLOCK_TEXT = tuple(h + m + s for h in _TWO_DIGITS[:24] for m in _TWO_DIGITS for s in _TWO_DIGITS)
+
+
+_DAY_TEXT: dict[int, str] = {}
+
+
 def format_datetime(vn: int) -> str:
     """``yyyyMMddHHmmss`` in local time."""
-    day, rest = divmod(vn, DAY)
-    hours, rest = divmod(rest, HOUR)
-    minutes, seconds = divmod(rest, MINUTE)
-    return f"{format_day(day)}{hours:02d}{minutes:02d}{seconds:02d}"
+    day, second = divmod(vn, DAY)
+    day_text = _DAY_TEXT.get(day)
+    if day_text is None:
+        day_text = _DAY_TEXT[day] = format_day(day)
+    return day_text + _CLOCK_TEXT[second]
 
 
 def format_iso(vn: int, *, as_utc: bool) -> str:

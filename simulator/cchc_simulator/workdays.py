@@ -9,9 +9,9 @@ cover and falls back to a typical early-February week elsewhere.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 
-from cchc_simulator.timeutil import date_of_day, day_number, weekday_of_day
+from cchc_simulator.timeutil import date_of_day, weekday_of_day
 
 # Official Tết leave (first and last day off) and the Hùng Kings' day off, by year.
 _TET_LEAVE: dict[int, tuple[date, date]] = {
@@ -32,22 +32,28 @@ _HUNG_KINGS: dict[int, date] = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def holidays_of_year(year: int) -> frozenset[date]:
-    days = {date(year, 1, 1), date(year, 4, 30), date(year, 5, 1), date(year, 9, 1), date(year, 9, 2)}
+    days = {
+        date(year, 1, 1),
+        date(year, 4, 30),
+        date(year, 5, 1),
+        date(year, 9, 1),
+        date(year, 9, 2),
+    }
     first, last = _TET_LEAVE.get(year, (date(year, 2, 1), date(year, 2, 7)))
     days.update(first + timedelta(days=i) for i in range((last - first).days + 1))
     days.add(_HUNG_KINGS.get(year, date(year, 4, 10)))
     return frozenset(days)
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_holiday(day: int) -> bool:
     moment = date_of_day(day)
     return moment in holidays_of_year(moment.year)
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_working_day(day: int) -> bool:
     return weekday_of_day(day) < 5 and not is_holiday(day)
 
@@ -68,8 +74,3 @@ def next_working_day(day: int) -> int:
     while not is_working_day(day):
         day += 1
     return day
-
-
-def working_days_in(first: date, last: date) -> int:
-    """How many working days lie in [first, last]; used by tests and sanity checks."""
-    return sum(is_working_day(d) for d in range(day_number(first), day_number(last) + 1))
