@@ -21,7 +21,7 @@ from types import FrameType
 import httpx
 
 from cchc_launcher.migrate import migrate_all
-from cchc_launcher.secrets import load_or_create
+from cchc_launcher.secrets import SECRETS_FILE, load_or_create_names
 from cchc_launcher.services import GATEWAY, INDICATORS, INGEST, PLANS, SIMULATOR, ServiceEntry
 from cchc_shared.embedded import EmbeddedNats, EmbeddedPostgres, free_port, port_is_free, terminate
 from cchc_shared.settings import LauncherSettings
@@ -68,6 +68,7 @@ class System:
     nats: EmbeddedNats | None = None
     children: list[Child] = field(default_factory=list)
     stopping: bool = False
+    admin_password: str = field(default="", repr=False)
 
     def up(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
@@ -132,9 +133,16 @@ class System:
         return database_url, nats_url
 
     def _start_children(self, database_url: str, nats_url: str) -> None:
-        secrets, created = load_or_create(self.state_dir)
+        secrets, created = load_or_create_names(self.state_dir)
+        self.admin_password = secrets["admin_password"]
         if created:
-            _say(f"generated secrets in {self.state_dir / 'secrets.json'} (mode 0600)")
+            _announce_secrets(self.state_dir / SECRETS_FILE, secrets, created)
+        gateway_port = self.settings.gateway_port
+        if gateway_port == 0:
+            gateway_port = free_port()
+        elif not port_is_free(gateway_port):
+            _say(f"port {gateway_port} is taken; the gateway takes a free one")
+            gateway_port = free_port()
         base = {
             **os.environ,
             "CCHC_DATABASE_URL": database_url,
@@ -142,6 +150,10 @@ class System:
             "CCHC_STATE_DIR": str(self.state_dir),
             "CCHC_HOST": "127.0.0.1",
             "CCHC_PII_HASH_KEY": secrets["pii_hash_key"],
+            # Every service verifies tokens itself, with the keys the gateway publishes.
+            # (or an OpenID Connect provider's, when the operator points there)
+            "CCHC_AUTH_JWKS_URL": os.environ.get("CCHC_AUTH_JWKS_URL")
+            or f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json",
             "PYTHONUNBUFFERED": "1",
         }
         logs = self.state_dir / "logs"
@@ -163,6 +175,8 @@ class System:
                 SIMULATOR,
                 free_port(),
                 {
+                    # A demo year of 100k dossiers is ready in seconds; set it higher for more.
+                    "CCHC_SIMULATOR_DOSSIERS": os.environ.get("CCHC_SIMULATOR_DOSSIERS", "100000"),
                     "CCHC_SIMULATOR_CLIENT_ID": "cchc",
                     "CCHC_SIMULATOR_CLIENT_SECRET": secrets["lgsp_client_secret"],
                 },
@@ -171,12 +185,6 @@ class System:
         plans = add(PLANS, free_port(), {})
         ingest = add(INGEST, free_port(), {"CCHC_LGSP_URL": lgsp_url, **lgsp})
         indicators = add(INDICATORS, free_port(), {})
-        gateway_port = self.settings.gateway_port
-        if gateway_port == 0:
-            gateway_port = free_port()
-        elif not port_is_free(gateway_port):
-            _say(f"port {gateway_port} is taken; the gateway takes a free one")
-            gateway_port = free_port()
         add(
             GATEWAY,
             gateway_port,
@@ -184,6 +192,7 @@ class System:
                 "CCHC_PLANS_URL": plans.url,
                 "CCHC_INGEST_URL": ingest.url,
                 "CCHC_INDICATORS_URL": indicators.url,
+                **gateway_secrets_env(secrets),
             },
         )
         for child in self.children:
@@ -215,11 +224,15 @@ class System:
     def _load_demo_plans(self) -> None:
         gateway = self.children[-1]
         with httpx.Client(timeout=60.0) as client:
+            auth = _admin_authorization(client, gateway.url, self.admin_password)
+            if auth is None:
+                _say("cannot sign in as the administrator; demo plans not loaded")
+                return
             for path in sorted(DEMO_PLANS_DIR.glob("*.yaml")):
                 resp = client.post(
                     gateway.url + "/api/v1/plans/import",
                     content=path.read_bytes(),
-                    headers={"content-type": "application/yaml"},
+                    headers={"content-type": "application/yaml", **auth},
                 )
                 if resp.status_code == 404:
                     _say("plans import not available; demo plans not loaded")
@@ -265,6 +278,46 @@ class System:
                     child.restarts += 1
                     _say(f"{child.entry.name} exited ({child.proc.returncode}); restarting")
                     child.start()
+
+
+def gateway_secrets_env(secrets: dict[str, str]) -> dict[str, str]:
+    """What the gateway needs to bootstrap its accounts and protect its signing keys."""
+    return {
+        "CCHC_ADMIN_PASSWORD": secrets["admin_password"],
+        "CCHC_IOC_DASHBOARD_SECRET": secrets["ioc_dashboard_secret"],
+        "CCHC_AUTH_KEY_SECRET": secrets["auth_key_secret"],
+    }
+
+
+def _announce_secrets(path: Path, secrets: dict[str, str], created: list[str]) -> None:
+    """Print the new sign-in secrets once; afterwards they are only in the 0600 file."""
+    _say(f"generated secrets in {path} (mode 0600); shown this once:")
+    if "admin_password" in created:
+        user = os.environ.get("CCHC_ADMIN_USERNAME", "admin")
+        print(
+            f"  administrator   user {user!r}, password {secrets['admin_password']!r}", flush=True
+        )
+    if "ioc_dashboard_secret" in created:
+        print(
+            f"  IOC dashboard   client 'ioc-dashboard', secret {secrets['ioc_dashboard_secret']!r}",
+            flush=True,
+        )
+
+
+def _admin_authorization(
+    client: httpx.Client, gateway: str, password: str
+) -> dict[str, str] | None:
+    resp = client.post(
+        gateway + "/api/v1/auth/token",
+        data={
+            "grant_type": "password",
+            "username": os.environ.get("CCHC_ADMIN_USERNAME", "admin"),
+            "password": password,
+        },
+    )
+    if resp.status_code != 200:
+        return None
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
 
 
 class _Stop(Exception):

@@ -24,8 +24,8 @@ class ServiceEntry:
 PLANS = ServiceEntry("plans", "cchc_plans", "CCHC_PLANS_URL")
 INGEST = ServiceEntry("ingest", "cchc_ingest", "CCHC_INGEST_URL")
 INDICATORS = ServiceEntry("indicators", "cchc_indicators", "CCHC_INDICATORS_URL")
-GATEWAY = ServiceEntry("gateway", "cchc_gateway", has_database=False)
+GATEWAY = ServiceEntry("gateway", "cchc_gateway")  # accounts, signing keys, audit log
 SIMULATOR = ServiceEntry("simulator", "cchc_simulator", has_database=False)
 
-DATABASE_SERVICES = (PLANS, INGEST, INDICATORS)
-SCHEMAS = ("plans", "ingest", "indicators")
+DATABASE_SERVICES = (PLANS, INGEST, INDICATORS, GATEWAY)
+SCHEMAS = ("plans", "ingest", "indicators", "gateway")

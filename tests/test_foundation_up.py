@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -36,8 +37,14 @@ def test_up_is_ready_through_the_gateway_and_sigterm_leaves_nothing(tmp_path: Pa
         "CCHC_GATEWAY_PORT": "0",
         "CCHC_LOG_JSON": "true",
     }
-    for var in ("CCHC_DATABASE_URL", "CCHC_NATS_URL", "CCHC_LGSP_URL"):
-        env.pop(var, None)
+    # A fresh installation: nothing of the test session's servers or signing keys leaks in.
+    for var in [
+        v
+        for v in env
+        if v.startswith("CCHC_")
+        and v not in {"CCHC_STATE_DIR", "CCHC_GATEWAY_PORT", "CCHC_LOG_JSON"}
+    ]:
+        env.pop(var)
     cchc = Path(sys.executable).parent / "cchc"
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -63,6 +70,28 @@ def test_up_is_ready_through_the_gateway_and_sigterm_leaves_nothing(tmp_path: Pa
         ready = httpx.get(gateway, timeout=10)
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"plans": True, "ingest": True, "indicators": True}
+        base = gateway.removesuffix("/readyz")
+        assert httpx.get(base + "/api/v1/plans", timeout=10).status_code == 401
+        secrets = json.loads((state_dir / "secrets.json").read_text())
+        token = httpx.post(
+            base + "/api/v1/auth/token",
+            data={
+                "grant_type": "password",
+                "username": "admin",
+                "password": secrets["admin_password"],
+            },
+            timeout=30,
+        ).json()["access_token"]
+        plans = httpx.get(
+            base + "/api/v1/plans",
+            params={"limit": 50},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert plans.status_code == 200, plans.text
+        codes = {plan["code"] for plan in plans.json()["items"]}
+        assert {"4212/KH-UBND", "KH-CHISO-2024-KON-TUM"} <= codes, codes
+        assert len(codes) == 4
         assert our_servers(state_dir), "the embedded servers should be running under the state dir"
     finally:
         proc.send_signal(signal.SIGTERM)

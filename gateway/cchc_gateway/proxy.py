@@ -30,9 +30,11 @@ HOP_BY_HOP = frozenset(
 
 
 class Upstreams:
-    def __init__(self, urls: dict[str, str], *, timeout: float) -> None:
+    def __init__(
+        self, urls: dict[str, str], *, timeout: float, connect_timeout: float = 3.0
+    ) -> None:
         self.urls = {name: url.rstrip("/") for name, url in urls.items()}
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(connect_timeout, timeout))
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:

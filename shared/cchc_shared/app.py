@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from cchc_shared.auth import AUTH_RESPONSES, authenticator_from_settings, default_access
 from cchc_shared.db import create_engine, create_sessionmaker
 from cchc_shared.errors import PROBLEM_RESPONSES, install_problem_handlers
 from cchc_shared.events.consumer import ConsumerSpec, EventConsumer
@@ -66,6 +67,8 @@ class ServiceDefinition:
     consumers: Callable[[ServiceContext], Sequence[ConsumerSpec]] | None = None
     workers: WorkerFactory | None = None
     openapi_tags: list[dict[str, Any]] | None = None
+    public_routers: Sequence[APIRouter] = ()
+    """Routes that need no token (rare: every router in ``routers`` requires one)."""
 
 
 def create_service_app(definition: ServiceDefinition, settings: ServiceSettings) -> FastAPI:
@@ -73,6 +76,11 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auth_required and app.state.auth.verifier is None:
+            raise RuntimeError(
+                "CCHC_AUTH_REQUIRED is true but no keys are configured: set CCHC_AUTH_JWKS_URL "
+                "(the gateway's /.well-known/jwks.json) or CCHC_AUTH_JWKS"
+            )
         engine = create_engine(
             settings.database_url, pool_size=settings.db_pool_size, application_name=definition.name
         )
@@ -109,7 +117,11 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware, service=definition.name)
     app.include_router(operational_router(definition.name))
+    app.state.auth = authenticator_from_settings(settings)
     for router in definition.routers:
+        # Deny by default: a route that declares nothing still needs a token and a role.
+        app.include_router(router, dependencies=[Depends(default_access)], responses=AUTH_RESPONSES)
+    for router in definition.public_routers:
         app.include_router(router)
     return app
 
@@ -123,6 +135,7 @@ def _start_workers(definition: ServiceDefinition, ctx: ServiceContext) -> None:
             outbox=definition.events.outbox,
             batch_size=ctx.settings.outbox_batch_size,
             poll_interval=ctx.settings.outbox_poll_interval,
+            events_per_message=ctx.settings.outbox_events_per_message,
         )
         coros.append(relay.run())
         for spec in definition.consumers(ctx) if definition.consumers else ():

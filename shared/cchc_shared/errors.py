@@ -129,7 +129,7 @@ async def _on_validation(_: Request, exc: Exception) -> FastJSONResponse:
     return problem_response(ValidationFailed(errors).problem)
 
 
-async def _on_http(_: Request, exc: Exception) -> FastJSONResponse:
+async def _on_http(request: Request, exc: Exception) -> FastJSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     from http import HTTPStatus
 
@@ -139,7 +139,30 @@ async def _on_http(_: Request, exc: Exception) -> FastJSONResponse:
         title = "Error"
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        allowed = _documented_methods(request)
+        if allowed:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
     return problem_response(Problem(title=title, status=exc.status_code, detail=detail), headers)
+
+
+def _documented_methods(request: Request) -> list[str]:
+    """Every method the app documents for the request's path. Starlette's own `Allow` names only
+    the first route matching the path, and FastAPI makes one route per method."""
+    import re
+
+    paths = request.app.openapi().get("paths", {}) if hasattr(request.app, "openapi") else {}
+    methods: set[str] = set()
+    for template, item in paths.items():
+        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in item if m in _HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
 async def _on_integrity(_: Request, exc: Exception) -> FastJSONResponse:

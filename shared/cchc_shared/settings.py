@@ -42,7 +42,13 @@ class CommonSettings(BaseSettings):
     log_json: bool = Field(True, description="Structured JSON logs (false: human-readable).")
     db_pool_size: int = Field(10, ge=1, description="Connections per process pool.")
     outbox_batch_size: int = Field(
-        500, ge=1, le=10_000, description="Events the relay publishes per batch."
+        2000, ge=1, le=20_000, description="Events the relay takes from the outbox per batch."
+    )
+    outbox_events_per_message: int = Field(
+        100,
+        ge=1,
+        le=1000,
+        description="Events of one subject packed into one JetStream message (CloudEvents batch).",
     )
     outbox_poll_interval: float = Field(
         0.1, gt=0, description="Seconds the outbox relay sleeps when it finds nothing to publish."
@@ -63,10 +69,40 @@ class ServiceSettings(CommonSettings):
     run_background_workers: bool = Field(
         True, description="Run the outbox relay and the event consumers inside the API process."
     )
+    auth_required: bool = Field(
+        True,
+        description="Every `/api/v1` route asks for a valid bearer token (viewer and up to read, a "
+        "writing role to write). Turn off only on a developer's machine.",
+    )
+    auth_jwks_url: str | None = Field(
+        None,
+        description="Where the public keys that sign tokens are published (the gateway's "
+        "`/.well-known/jwks.json`, or an OpenID Connect provider's). `cchc up` sets it.",
+    )
+    auth_jwks: str | None = Field(
+        None, description="The public keys as a JWK set (JSON), instead of `auth_jwks_url`."
+    )
+    auth_issuer: str = Field("cchc", description="The `iss` every accepted token carries.")
+    auth_audience: str = Field("cchc-api", description="The `aud` every accepted token carries.")
+    auth_roles_claim: str = Field(
+        "roles",
+        description="Claim holding the roles, dotted for nested claims (`realm_access.roles`).",
+    )
+    auth_org_unit_claim: str = Field(
+        "org_unit", description="Claim holding the org unit a principal is scoped to, if any."
+    )
+    auth_leeway: float = Field(30.0, ge=0, description="Seconds of clock skew tolerated.")
 
 
 class PlansSettings(ServiceSettings):
     """The plans service."""
+
+    demo_data: bool = Field(
+        True,
+        description="Load the demo data: the plans service adds the demo org-unit trees (Kon Tum, "
+        "Bắc Kạn, Khánh Hòa) it lacks at start, and `up` imports the shared plans. Set false in "
+        "production.",
+    )
 
 
 class IngestSettings(ServiceSettings):
@@ -84,6 +120,31 @@ class IngestSettings(ServiceSettings):
     pii_hash_key: str = Field(
         "", description="Key of the keyed hash applied to applicants' personal data (HMAC-SHA256)."
     )
+    source_concurrency: int = Field(
+        4,
+        ge=1,
+        le=32,
+        description="Requests in flight to the LGSP at once (and backfill days read at once).",
+    )
+    source_timeout: float = Field(30.0, gt=0, description="Seconds to wait for one LGSP answer.")
+    poll_from: str = Field(
+        "",
+        description="Where the change-feed poller starts the very first time: empty = now, after "
+        "queueing a backfill of `CCHC_BACKFILL_DAYS`; `now` = now, no backfill; or a date-time "
+        "(`yyyyMMddHHmmss` local or ISO 8601).",
+    )
+    backfill_days: int = Field(
+        366,
+        ge=0,
+        description="Days of history backfilled on the first start (see `CCHC_POLL_FROM`).",
+    )
+    catalogue_interval: float = Field(
+        3600.0, gt=0, description="Seconds between reads of the procedure catalogue and agencies."
+    )
+    reconcile_interval: float = Field(
+        86400.0, ge=0, description="Seconds between scheduled reconciliations (0: only on request)."
+    )
+    reconcile_days: int = Field(7, ge=1, description="Days a scheduled reconciliation compares.")
 
 
 class IndicatorsSettings(ServiceSettings):
@@ -97,7 +158,52 @@ class GatewaySettings(ServiceSettings):
         "http://127.0.0.1:8103", description="Base URL of the indicators service."
     )
     upstream_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a service.")
+    upstream_connect_timeout: float = Field(
+        3.0, gt=0, description="Seconds to wait for a connection to a service."
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS.")
+    auth_issue_tokens: bool = Field(
+        True,
+        description="The gateway issues tokens (`/api/v1/auth/token`) signed with its own rotating "
+        "keys. False: an external OpenID Connect provider issues them (set `auth_jwks_url`, "
+        "`auth_issuer`, `auth_audience` to it) and the gateway only validates.",
+    )
+    auth_token_ttl: int = Field(900, ge=60, le=86_400, description="Seconds a token is valid.")
+    auth_key_rotation_days: float = Field(
+        30.0, gt=0, description="Days a signing key signs before the next one takes over."
+    )
+    auth_key_secret: str = Field(
+        "",
+        description="Secret that encrypts the signing keys at rest (required when the gateway "
+        "issues tokens). `cchc up` generates one in the state directory.",
+    )
+    admin_username: str = Field("admin", description="User name of the bootstrap administrator.")
+    admin_password: str = Field(
+        "",
+        description="Password of the bootstrap administrator, created at first start if no such "
+        "user exists (empty: no administrator is created). `cchc up` generates one.",
+    )
+    ioc_dashboard_secret: str = Field(
+        "",
+        description="Client secret of the `ioc-dashboard` client (viewer), created at first start "
+        "if absent (empty: not created). `cchc up` generates one.",
+    )
+    rate_limit_per_second: float = Field(
+        50.0, gt=0, description="Requests per second one client (token subject, else IP) may make."
+    )
+    rate_limit_burst: int = Field(200, ge=1, description="Requests one client may make at once.")
+    token_rate_per_minute: float = Field(
+        30.0, gt=0, description="Token requests per minute from one address (slows guessing)."
+    )
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    hsts_seconds: int = Field(
+        0,
+        ge=0,
+        description="`Strict-Transport-Security` max-age to send (0: none; set it when TLS "
+        "terminates in front of the gateway).",
+    )
 
 
 class SimulatorSettings(ServiceSettings):

@@ -12,15 +12,27 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
 import asyncpg
+from fastapi import APIRouter, Depends
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from sqlalchemy.engine import make_url
 
+from cchc_shared.auth import (
+    CurrentPrincipal,
+    Principal,
+    Role,
+    ensure_in_scope,
+    require_roles,
+    sign_token,
+    token_claims,
+)
 from cchc_shared.embedded import EmbeddedNats, EmbeddedPostgres
 from cchc_shared.events.streams import ALL_STREAMS
 
@@ -110,3 +122,146 @@ async def reset_streams(js: JetStreamContext) -> None:
     for spec in ALL_STREAMS:
         with contextlib.suppress(NotFoundError):
             await js.delete_stream(spec.name)
+
+
+class TestTokens:
+    """A signing key of the tests' own, and tokens minted with it.
+
+    The root conftest puts its public half in ``CCHC_AUTH_JWKS`` so every service app a test
+    builds verifies these tokens like real ones: same checks, no shortcut.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, *, issuer: str = "cchc", audience: str = "cchc-api") -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        self.private_key = Ed25519PrivateKey.generate()
+        self.kid = f"test-{secrets.token_hex(4)}"
+        self.issuer = issuer
+        self.audience = audience
+
+    def jwks(self) -> dict[str, list[dict[str, object]]]:
+        import json
+
+        from jwt.algorithms import OKPAlgorithm
+
+        jwk: dict[str, object] = json.loads(OKPAlgorithm.to_jwk(self.private_key.public_key()))
+        jwk.update(kid=self.kid, alg="EdDSA", use="sig")
+        return {"keys": [jwk]}
+
+    def mint(
+        self,
+        role: str | Iterable[str] = "admin",
+        *,
+        scope: str | None = None,
+        subject: str | None = None,
+        ttl_seconds: int = 3600,
+        now: float | None = None,
+        **extra_claims: object,
+    ) -> str:
+        """A signed token for ``role`` (one or several), optionally scoped to an org unit."""
+        roles = [role] if isinstance(role, str) else list(role)
+        claims = token_claims(
+            subject=subject or f"test-{'-'.join(roles) or 'norole'}",
+            roles=roles,
+            issuer=self.issuer,
+            audience=self.audience,
+            ttl_seconds=ttl_seconds,
+            org_unit_scope=scope,
+            now=now,
+        )
+        claims.update(extra_claims)
+        return sign_token(claims, self.private_key, kid=self.kid, algorithm="EdDSA")
+
+    def headers(
+        self, role: str | Iterable[str] = "admin", scope: str | None = None
+    ) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.mint(role, scope=scope)}"}
+
+
+@asynccontextmanager
+async def serving(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a loopback port (a free one unless given), in this
+    event loop; answers its base URL."""
+    import asyncio
+
+    import uvicorn
+
+    from cchc_shared.embedded import free_port
+
+    port = port or free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # start-up failed: raise its error
+            raise RuntimeError("the server stopped during start-up")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+PROBE_TREE: dict[str, str | None] = {
+    "tinh": None,
+    "huyen-a": "tinh",
+    "xa-a1": "huyen-a",
+    "huyen-b": "tinh",
+}
+"""The probe service's org units: a province, two districts, a commune under the first."""
+
+
+def probe_is_descendant(org_unit_id: str, ancestor_id: str) -> bool:
+    parent = PROBE_TREE.get(org_unit_id)
+    while parent is not None:
+        if parent == ancestor_id:
+            return True
+        parent = PROBE_TREE.get(parent)
+    return False
+
+
+def auth_probe_definition() -> Any:
+    """A service built like the real ones whose routes use every auth feature: the default
+    floor, ``require_roles``, and ``ensure_in_scope`` (sync and async subtree checks). Its paths
+    sit under prefixes the gateway routes to plans and ingest."""
+    from cchc_shared.app import ServiceDefinition
+
+    router = APIRouter(tags=["probe"])
+
+    async def is_descendant_async(org_unit_id: str, ancestor_id: str) -> bool:
+        return probe_is_descendant(org_unit_id, ancestor_id)
+
+    @router.get("/api/v1/plans/probe")
+    async def read_plans(principal: CurrentPrincipal) -> dict[str, str]:
+        return {"subject": principal.subject}
+
+    @router.get("/api/v1/org-units/{org_unit_id}/probe")
+    async def read_org_unit(org_unit_id: str, principal: CurrentPrincipal) -> dict[str, str]:
+        await ensure_in_scope(principal, org_unit_id, probe_is_descendant)
+        return {"org_unit_id": org_unit_id}
+
+    @router.post("/api/v1/plans/probe", status_code=201)
+    async def write_plan(
+        principal: Annotated[Principal, Depends(require_roles(Role.PLANNER))],
+    ) -> dict[str, str]:
+        return {"by": principal.subject}
+
+    @router.post("/api/v1/tasks/probe/{org_unit_id}/progress", status_code=201)
+    async def report_progress(
+        org_unit_id: str,
+        principal: Annotated[Principal, Depends(require_roles(Role.AGENCY_OFFICER, Role.PLANNER))],
+    ) -> dict[str, str]:
+        await ensure_in_scope(principal, org_unit_id, is_descendant_async)
+        return {"org_unit_id": org_unit_id}
+
+    @router.post("/api/v1/ingest/probe", status_code=202)
+    async def push_dossiers(
+        principal: Annotated[Principal, Depends(require_roles(Role.INTEGRATION))],
+    ) -> dict[str, str]:
+        return {"by": principal.subject}
+
+    return ServiceDefinition(name="probe", title="auth probe", description="", routers=[router])

@@ -1,0 +1,36 @@
+"""What every endpoint may ask for: who acts, with which rights, and list paging."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query
+
+from cchc_shared.auth import Principal, Role, require_roles
+
+
+def actor_of(principal: Principal) -> str:
+    """Who makes a change, for the audit trail and `reported_by`: the one place that knows.
+
+    The verified principal's subject (a person's login or a system's client id)."""
+    return principal.subject[:200]
+
+
+Planner = Annotated[Principal, Depends(require_roles(Role.PLANNER))]
+"""Writes plans, targets, tasks and org units (Sở Nội vụ)."""
+Reporter = Annotated[Principal, Depends(require_roles(Role.PLANNER, Role.AGENCY_OFFICER))]
+"""Reports progress and figures (an agency officer, within its org unit's subtree)."""
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (default 50, max 500).")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=1000, description="Opaque cursor of the next page, from `next_cursor`."),
+]
+Reason = Annotated[
+    str | None,
+    Query(
+        max_length=2000,
+        description="Why: required to amend an issued plan "
+        "(lý do điều chỉnh kế hoạch đã ban hành).",
+    ),
+]

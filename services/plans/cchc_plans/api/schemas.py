@@ -1,0 +1,291 @@
+"""Request and response bodies (field names English snake_case, Vietnamese in `name`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from cchc_plans.domain.catalogue import Area, Index, Kind, Level, Op, PlanStatus, TaskStatus, Unit
+from cchc_plans.domain.documents import (
+    Amount,
+    BaselineDoc,
+    Clean,
+    DueOrRecurring,
+    Name,
+    PeriodDoc,
+    Text,
+    UnitRef,
+)
+
+T = TypeVar("T")
+
+Code = Annotated[Clean, StringConstraints(min_length=1, max_length=64)]
+Evidence = Annotated[
+    list[Annotated[Clean, StringConstraints(min_length=1, max_length=1000)]], Field(max_length=50)
+]
+Figure = Annotated[Decimal, Field(max_digits=20, decimal_places=4)]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# Org units -------------------------------------------------------------------------------------
+
+
+class OrgUnitOut(BaseModel):
+    id: uuid.UUID
+    code: str = Field(description="Identity code (MaDinhDanh).")
+    slug: str | None = Field(description="The `lead` code plan files use, unique in its province.")
+    province: str | None
+    name: str = Field(description="Vietnamese name (tên đơn vị).")
+    level: Level
+    parent_id: uuid.UUID | None
+    parent_code: str | None
+    valid_from: date | None = Field(description="First day in force (null: since ever).")
+    valid_to: date | None = Field(description="Last day in force (null: still in force).")
+    successor_ids: list[uuid.UUID]
+    successor_codes: list[str]
+    source: str = Field(description="`demo`, `ingest` (the one-stop agency list) or `planner`.")
+    version: int
+
+
+class OrgUnitCreate(_In):
+    code: Code
+    slug: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)] | None
+    ) = None
+    province: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)] | None
+    ) = None
+    name: Annotated[Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    level: Level
+    parent_id: uuid.UUID | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    successor_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+
+
+class OrgUnitPatch(_In):
+    """Set what changed; a unit that ends gets `valid_to` (its last day) and `successor_ids`."""
+
+    slug: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)] | None
+    ) = None
+    name: (
+        Annotated[Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+        | None
+    ) = None
+    level: Level | None = None
+    parent_id: uuid.UUID | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    successor_ids: list[uuid.UUID] | None = Field(None, max_length=50)
+
+
+# Plans -----------------------------------------------------------------------------------------
+
+
+class PeriodOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: date = Field(alias="from", serialization_alias="from")
+    to: date
+
+
+class TargetOut(BaseModel):
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    key: str
+    position: int
+    text: str
+    area: Area
+    measure: str
+    op: Op
+    value: float
+    unit: Unit
+    filter: dict[str, Any] | None
+    due: date | None
+    effective_due: date = Field(description="`due`, or the plan's last day.")
+    scope_org_unit_id: uuid.UUID | None
+    baseline: dict[str, Any] | None
+    index_components: list[str] | None
+    withdrawn: bool
+    version: int
+
+
+class TaskOut(BaseModel):
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    plan_code: str
+    key: str
+    position: int
+    area: Area
+    title: str
+    lead: str = Field(description="Lead as the plan names it (a slug, a code or a group).")
+    lead_org_unit_id: uuid.UUID = Field(description="The lead unit; the province for a group lead.")
+    lead_group: Level | None = Field(description="Set for `all-departments` / `all-districts`.")
+    support: list[str]
+    support_org_unit_ids: list[uuid.UUID]
+    due: date | None
+    recurring: bool
+    expected_output: str | None
+    status: TaskStatus
+    percent_complete: int
+    overdue: bool = Field(description="Past due, neither done nor cancelled, in an issued plan.")
+    index_components: list[str] | None
+    withdrawn: bool
+    version: int
+
+
+class PlanOut(BaseModel):
+    id: uuid.UUID
+    code: str = Field(description="Document number (số hiệu), e.g. `4212/KH-UBND`.")
+    kind: Kind
+    title: str
+    issuer: str | None
+    province: str
+    issued_on: date | None
+    period: PeriodOut
+    parent_code: str | None
+    parent_id: uuid.UUID | None
+    areas: list[Area]
+    indices: list[Index] | None
+    source: str | None
+    declared_counts: dict[str, int] | None
+    status: PlanStatus
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlanDetail(PlanOut):
+    targets: list[TargetOut]
+    tasks: list[TaskOut]
+
+
+class ImportResult(BaseModel):
+    result: Literal["created", "updated", "issued", "amended", "unchanged"]
+    targets_changed: int
+    tasks_changed: int
+    plan: PlanDetail
+
+
+class PlanPatch(_In):
+    kind: Kind | None = None
+    title: Text | None = None
+    issuer: Text | None = None
+    issued_on: date | None = None
+    period: PeriodDoc | None = None
+    source: Text | None = None
+    declared_counts: dict[Name, int] | None = None
+    areas: list[Area] | None = None
+    parent: Annotated[Clean, StringConstraints(max_length=200)] | None = None
+    indices: list[Index] | None = None
+    status: PlanStatus | None = Field(
+        None, description="`issued` issues a draft; `closed` closes an issued plan."
+    )
+
+
+class TargetPatch(_In):
+    area: Area | None = None
+    text: Text | None = None
+    measure: str | None = Field(None, max_length=80)
+    op: Op | None = None
+    value: Amount | None = None
+    unit: Unit | None = None
+    filter: dict[Name, list[Name]] | None = None
+    due: date | None = None
+    scope: UnitRef | None = None
+    baseline: BaselineDoc | None = None
+    index_components: list[Name] | None = None
+
+
+class TaskPatch(_In):
+    area: Area | None = None
+    title: Text | None = None
+    lead: UnitRef | None = None
+    support: list[UnitRef] | None = None
+    due: DueOrRecurring = None
+    expected_output: Text | None = None
+    index_components: list[Name] | None = None
+
+
+# Progress, figures, audit ----------------------------------------------------------------------
+
+
+class ProgressIn(_In):
+    percent_complete: int = Field(ge=0, le=100)
+    status: TaskStatus | None = Field(
+        None, description="Default: `in_progress`, or `done` at 100%."
+    )
+    note: Annotated[Clean, StringConstraints(max_length=4000)] | None = None
+    evidence: Evidence = Field(default_factory=list, description="Links or document numbers.")
+
+
+class ProgressOut(BaseModel):
+    id: uuid.UUID
+    task_id: uuid.UUID
+    status: TaskStatus
+    percent_complete: int
+    note: str | None
+    evidence: list[str]
+    reported_by: str
+    reported_at: datetime
+
+
+class FigureIn(_In):
+    period: Annotated[str, StringConstraints(max_length=20)] = Field(
+        description="`2024`, `2024-H1`, `2024-Q1`, `2024-03` or `2024-03-05`, inside the plan."
+    )
+    org_unit_id: uuid.UUID
+    numerator: Figure | None = None
+    denominator: Figure | None = None
+    value: Figure | None = Field(None, description="Instead of numerator and denominator.")
+    evidence: Evidence = Field(default_factory=list)
+    note: Annotated[Clean, StringConstraints(max_length=4000)] | None = None
+
+
+class FigureOut(BaseModel):
+    id: uuid.UUID
+    target_id: uuid.UUID
+    plan_id: uuid.UUID
+    period: str
+    period_start: date
+    period_end: date
+    org_unit_id: uuid.UUID
+    numerator: float | None
+    denominator: float | None
+    value: float
+    evidence: list[str]
+    note: str | None
+    reported_by: str
+    reported_at: datetime
+    supersedes_id: uuid.UUID | None
+    superseded_by_id: uuid.UUID | None
+    current: bool
+    version: int
+
+
+class AuditOut(BaseModel):
+    id: int
+    entity_type: str
+    entity_id: uuid.UUID
+    plan_id: uuid.UUID | None
+    action: str
+    actor: str
+    at: datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None

@@ -1,0 +1,1 @@
+"""Index framework files (YAML), loaded at every start when missing."""
