@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -51,7 +52,9 @@ def test_absolute_periods(text: str, start: date, end: date, grain: Grain, label
         ("year_to_date", date(2024, 1, 1), date(2024, 1, 1), date(2024, 1, 2), None),
     ],
 )
-def test_relative_periods(text: str, today: date, start: date, end: date, label: str | None) -> None:
+def test_relative_periods(
+    text: str, today: date, start: date, end: date, label: str | None
+) -> None:
     period = parse_period(text, today=today)
     assert (period.start, period.end) == (start, end)
     if label is not None:
@@ -133,7 +136,8 @@ def test_series_errors() -> None:
 def test_clipped_period_ends_with_today() -> None:
     this_year = parse_period("this_year", today=TODAY)
     clipped = this_year.clipped(TODAY)
-    assert (clipped.start, clipped.end, clipped.label) == (date(2024, 1, 1), date(2024, 3, 6), "2024")
+    assert (clipped.start, clipped.end) == (date(2024, 1, 1), date(2024, 3, 6))
+    assert clipped.label == "2024"
     assert parse_period("2023").clipped(TODAY) == parse_period("2023")
     with pytest.raises(ValueError, match="starts after today"):
         parse_period("2025").clipped(TODAY)
@@ -159,4 +163,4 @@ def test_series_tiles_without_gaps(first: date, length: int, grain: Grain) -> No
     series = period_series(first.isoformat(), last.isoformat(), grain)
     assert series[0].contains_day(first)
     assert series[-1].contains_day(last)
-    assert all(a.end == b.start for a, b in zip(series, series[1:], strict=False))
+    assert all(a.end == b.start for a, b in pairwise(series))

@@ -54,12 +54,15 @@ def average_days(total_seconds: int, finished: int) -> Figure:
 def late_from_on_time(on_time: Figure) -> Figure:
     """``DOSSIER_LATE_RATE`` = 100 − ``DOSSIER_ON_TIME_RATE``, over the same dossiers.
 
-    The value is computed as the definition states (100 − on-time), so both always add up to
-    exactly 100; the numerator is the complement (late finishes + overdue open dossiers).
+    The value is computed as the definition states (100 − on-time), so a client showing both sees
+    them add up to 100; the numerator is the complement (late finishes + overdue open dossiers).
     """
     denominator = on_time.denominator or 0
     value = None if on_time.value is None else 100 - on_time.value
     return Figure(denominator - on_time.numerator, denominator, value)
+
+
+Rule = Callable[[MeasureSums], Figure]
 
 
 def _received_rate(numerator: Measure, denominator: Measure = Measure.RECEIVED) -> Rule:
@@ -72,8 +75,6 @@ def _on_time(sums: MeasureSums) -> Figure:
     open_in_time = sums[Measure.OPEN] - sums[Measure.OPEN_OVERDUE]
     return rate(finished_in_time + open_in_time, sums[Measure.FINISHED] + sums[Measure.OPEN])
 
-
-Rule = Callable[[MeasureSums], Figure]
 
 RULES: dict[IndicatorCode, Rule] = {
     IndicatorCode.DOSSIER_RECEIVED: lambda sums: count(sums[Measure.RECEIVED]),
