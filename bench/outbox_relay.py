@@ -104,7 +104,7 @@ async def measure(database_url: str, nats_url: str, events_per_message: int) -> 
 
 async def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="cchc-bench-"))
-    os.chmod(root, 0o755)  # noqa: S103 - the embedded PostgreSQL user must traverse it
+    os.chmod(root, 0o755)  # the embedded PostgreSQL user must traverse it
     pg = EmbeddedPostgres(root / "pg")
     nats = EmbeddedNats(root / "nats", sync_interval="always")
     pg.start()
