@@ -100,8 +100,13 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
             for task in ctx.tasks:
                 with suppress(asyncio.CancelledError, Exception):
                     await task
+            # The workers are stopped and every acknowledgement they owed was sent after its
+            # commit; what is left is to flush and close. (drain() would wait up to 30 s for
+            # pull subscriptions a cancelled fetch left behind.)
             with suppress(Exception):
-                await nc.drain()
+                await nc.flush(timeout=2)
+            with suppress(Exception):
+                await nc.close()
             await engine.dispose()
 
     app = FastAPI(
