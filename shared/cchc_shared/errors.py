@@ -152,11 +152,18 @@ def _documented_methods(request: Request) -> list[str]:
     import re
 
     paths = request.app.openapi().get("paths", {}) if hasattr(request.app, "openapi") else {}
-    methods: set[str] = set()
-    for template, item in paths.items():
-        pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
-        if re.match(pattern, request.url.path):
-            methods |= {m.upper() for m in item if m in _HTTP_METHODS}
+    path = request.url.path
+    # A literal path wins over templates it also matches (`/frameworks/import` is not
+    # `/frameworks/{framework_id}`), as in the routing itself.
+    if path in paths:
+        matching = [paths[path]]
+    else:
+        matching = [
+            item
+            for template, item in paths.items()
+            if re.match("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$", path)
+        ]
+    methods = {m.upper() for item in matching for m in item if m in _HTTP_METHODS}
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)

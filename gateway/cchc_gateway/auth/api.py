@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from cchc_gateway.auth.issuer import (
     CLIENT,
@@ -116,7 +116,7 @@ class AccountPatch(BaseModel):
         None, pattern=r"^[^\x00-\x1f\x7f]*$", description="null: no longer limited to a subtree."
     )
     display_name: Annotated[SafeText, Field(max_length=200)] | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
     secret: Secret | None = Field(None, description="A new password or client secret.")
 
 

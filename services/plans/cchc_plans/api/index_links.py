@@ -14,7 +14,7 @@ from cchc_plans.api.index_schemas import LinkIn, LinkOut
 from cchc_plans.api.index_views import link_out
 from cchc_plans.api.indices import OptionalFrameworkQuery
 from cchc_plans.api.org_units import bad_cursor
-from cchc_plans.api.schemas import Page
+from cchc_plans.api.schemas import Page, unchanged_answer
 from cchc_plans.domain.index_frameworks import NodeCode
 from cchc_plans.service.index_links import link_item, unlink
 from cchc_plans.store import indices as store
@@ -37,7 +37,12 @@ async def _items(session: AsyncSession, links: list[IndexLink]) -> ItemsByKey:
     return found
 
 
-@router.post("", response_model=LinkOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=LinkOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=unchanged_answer(LinkOut, "The same link existed"),
+)
 async def create_link(
     session: DbSession, body: LinkIn, principal: Planner, response: Response
 ) -> LinkOut:

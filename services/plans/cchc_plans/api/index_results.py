@@ -20,7 +20,7 @@ from cchc_plans.api.indices import (
     unit_or_422,
 )
 from cchc_plans.api.org_units import bad_cursor
-from cchc_plans.api.schemas import Page
+from cchc_plans.api.schemas import FILE_PROBLEMS, Page, unchanged_answer
 from cchc_plans.domain.catalogue import Level
 from cchc_plans.domain.index_results import ResultsDocument
 from cchc_plans.service.index_analysis import evaluate, standings
@@ -53,8 +53,7 @@ _RESULTS_FILE = {
 
 def _loaded(outcome: LoadOutcome, response: Response) -> ResultsLoaded:
     counts = {k: sum(u.outcome == k for u in outcome.units) for k in ("created", "changed")}
-    if counts["created"]:
-        response.status_code = status.HTTP_201_CREATED
+    response.status_code = status.HTTP_201_CREATED if counts["created"] else status.HTTP_200_OK
     return ResultsLoaded(
         framework_code=outcome.framework.code,
         framework_version=outcome.framework.version,
@@ -74,7 +73,15 @@ def _loaded(outcome: LoadOutcome, response: Response) -> ResultsLoaded:
     )
 
 
-@router.post("", response_model=ResultsLoaded)
+_RESULTS_EXISTED = unchanged_answer(ResultsLoaded, "Every unit had a result: changed or unchanged")
+
+
+@router.post(
+    "",
+    response_model=ResultsLoaded,
+    status_code=status.HTTP_201_CREATED,
+    responses=_RESULTS_EXISTED,
+)
 async def post_results(
     session: DbSession, body: ResultsDocument, principal: Planner, response: Response
 ) -> ResultsLoaded:
@@ -88,7 +95,13 @@ async def post_results(
     return _loaded(outcome, response)
 
 
-@router.post("/import", response_model=ResultsLoaded, openapi_extra=_RESULTS_FILE)
+@router.post(
+    "/import",
+    response_model=ResultsLoaded,
+    status_code=status.HTTP_201_CREATED,
+    responses={**_RESULTS_EXISTED, **FILE_PROBLEMS},
+    openapi_extra=_RESULTS_FILE,
+)
 async def import_results(
     request: Request, session: DbSession, principal: Planner, response: Response
 ) -> ResultsLoaded:

@@ -251,7 +251,17 @@ class ComponentWorkOut(BaseModel):
 
 
 class LinkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Exactly one of `task_id` and `target_id`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": [item], "properties": {item: {"type": "string"}}}
+                for item in ("task_id", "target_id")
+            ]
+        },
+    )
 
     task_id: uuid.UUID | None = None
     target_id: uuid.UUID | None = None

@@ -32,7 +32,7 @@ from cchc_plans.api.index_views import (
     unit_out,
 )
 from cchc_plans.api.org_units import bad_cursor
-from cchc_plans.api.schemas import Page
+from cchc_plans.api.schemas import FILE_PROBLEMS, Page, unchanged_answer
 from cchc_plans.domain.catalogue import Level
 from cchc_plans.domain.index_frameworks import (
     FrameworkCode,
@@ -115,12 +115,20 @@ def decode_offset(cursor: str | None) -> int:
 
 
 def _loaded(outcome: FrameworkOutcome, response: Response) -> FrameworkLoaded:
-    if outcome.result == "created":
-        response.status_code = status.HTTP_201_CREATED
+    created = outcome.result == "created"
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return FrameworkLoaded(result=outcome.result, framework=framework_detail(outcome.framework))
 
 
-@router.post("/frameworks", response_model=FrameworkLoaded)
+_FRAMEWORK_EXISTED = unchanged_answer(FrameworkLoaded, "The version existed: updated or unchanged")
+
+
+@router.post(
+    "/frameworks",
+    response_model=FrameworkLoaded,
+    status_code=status.HTTP_201_CREATED,
+    responses=_FRAMEWORK_EXISTED,
+)
 async def post_framework(
     session: DbSession, body: FrameworkDocument, principal: Planner, response: Response
 ) -> FrameworkLoaded:
@@ -137,7 +145,13 @@ async def post_framework(
     return _loaded(outcome, response)
 
 
-@router.post("/frameworks/import", response_model=FrameworkLoaded, openapi_extra=_FRAMEWORK_FILE)
+@router.post(
+    "/frameworks/import",
+    response_model=FrameworkLoaded,
+    status_code=status.HTTP_201_CREATED,
+    responses={**_FRAMEWORK_EXISTED, **FILE_PROBLEMS},
+    openapi_extra=_FRAMEWORK_FILE,
+)
 async def import_framework(
     request: Request, session: DbSession, principal: Planner, response: Response
 ) -> FrameworkLoaded:

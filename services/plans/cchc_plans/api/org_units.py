@@ -12,6 +12,7 @@ from cchc_plans.api.deps import Cursor, Limit, Planner, actor_of
 from cchc_plans.api.schemas import AuditOut, OrgUnitCreate, OrgUnitOut, OrgUnitPatch, Page
 from cchc_plans.api.views import audit_view, org_unit_views
 from cchc_plans.domain.catalogue import Level
+from cchc_plans.domain.documents import IsoDate
 from cchc_plans.domain.org_units import UnitSpec
 from cchc_plans.service.clock import today_vn
 from cchc_plans.service.org_units import UnitChange, change_unit, create_unit
@@ -31,7 +32,7 @@ def bad_cursor() -> ValidationFailed:
 @router.get("", response_model=Page[OrgUnitOut])
 async def list_org_units(
     session: DbSession,
-    at: date | None = Query(None, description="The tree valid that day (default: today)."),
+    at: IsoDate | None = Query(None, description="The tree valid that day (default: today)."),
     all_periods: bool = Query(
         False, description="Every unit whatever its validity (ignores `at`)."
     ),

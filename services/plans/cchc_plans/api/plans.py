@@ -13,6 +13,7 @@ from cchc_plans.api.bodies import read_document
 from cchc_plans.api.deps import Cursor, Limit, Planner, Reason, actor_of
 from cchc_plans.api.org_units import bad_cursor
 from cchc_plans.api.schemas import (
+    FILE_PROBLEMS,
     AuditOut,
     ImportResult,
     Page,
@@ -21,6 +22,7 @@ from cchc_plans.api.schemas import (
     PlanPatch,
     TargetOut,
     TaskOut,
+    unchanged_answer,
 )
 from cchc_plans.api.views import audit_view, plan_detail, plan_view, target_view, task_views
 from cchc_plans.domain.catalogue import PlanStatus
@@ -49,8 +51,8 @@ _DOCUMENT_BODY = {
 
 
 async def _result(session: AsyncSession, outcome: Outcome, response: Response) -> ImportResult:
-    if outcome.result == "created":
-        response.status_code = status.HTTP_201_CREATED
+    created = outcome.result == "created"
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return ImportResult(
         result=outcome.result,
         targets_changed=outcome.targets_changed,
@@ -59,7 +61,16 @@ async def _result(session: AsyncSession, outcome: Outcome, response: Response) -
     )
 
 
-@router.post("/api/v1/plans/import", response_model=ImportResult, openapi_extra=_DOCUMENT_BODY)
+@router.post(
+    "/api/v1/plans/import",
+    response_model=ImportResult,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **unchanged_answer(ImportResult, "The plan existed: updated, amended or unchanged"),
+        **FILE_PROBLEMS,
+    },
+    openapi_extra=_DOCUMENT_BODY,
+)
 async def import_plan(
     request: Request,
     response: Response,

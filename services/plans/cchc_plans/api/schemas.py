@@ -7,27 +7,76 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
-from cchc_plans.domain.catalogue import Area, Index, Kind, Level, Op, PlanStatus, TaskStatus, Unit
+from cchc_plans.domain.catalogue import (
+    Area,
+    Index,
+    Kind,
+    Level,
+    Measure,
+    Op,
+    PlanStatus,
+    TaskStatus,
+    Unit,
+)
 from cchc_plans.domain.documents import (
+    NO_NUL,
+    SOME_TEXT,
     Amount,
     BaselineDoc,
-    Clean,
     DueOrRecurring,
+    IsoDate,
     Name,
     PeriodDoc,
+    Province,
+    Slug,
     Text,
     UnitRef,
+    clean_text,
+    decimal_number,
+    drop_final_newline,
+    number_schema,
 )
+from cchc_shared.errors import PROBLEM_MEDIA_TYPE, Problem
 
 T = TypeVar("T")
 
-Code = Annotated[Clean, StringConstraints(min_length=1, max_length=64)]
-Evidence = Annotated[
-    list[Annotated[Clean, StringConstraints(min_length=1, max_length=1000)]], Field(max_length=50)
+Code = Annotated[
+    str,
+    StringConstraints(pattern=SOME_TEXT, min_length=1, max_length=64),
+    AfterValidator(clean_text),
+    BeforeValidator(drop_final_newline),
 ]
-Figure = Annotated[Decimal, Field(max_digits=20, decimal_places=4)]
+Evidence = Annotated[
+    list[
+        Annotated[
+            str,
+            StringConstraints(pattern=NO_NUL, min_length=1, max_length=1000),
+            AfterValidator(clean_text),
+        ]
+    ],
+    Field(max_length=50),
+]
+Figure = Annotated[Decimal, decimal_number(16), number_schema(16)]
+Note = Annotated[
+    str,
+    StringConstraints(pattern=NO_NUL, max_length=4000),
+    AfterValidator(clean_text),
+]
+UnitName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=SOME_TEXT),
+    AfterValidator(clean_text),
+]
+PERIOD = r"^[0-9]{4}(-(H[12]|Q[1-4]|(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?))?$"
 
 
 class Page(BaseModel, Generic[T]):
@@ -63,34 +112,25 @@ class OrgUnitOut(BaseModel):
 
 class OrgUnitCreate(_In):
     code: Code
-    slug: (
-        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)] | None
-    ) = None
-    province: (
-        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)] | None
-    ) = None
-    name: Annotated[Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    slug: Slug | None = None
+    province: Province | None = None
+    name: UnitName
     level: Level
     parent_id: uuid.UUID | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
     successor_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
 
 
 class OrgUnitPatch(_In):
     """Set what changed; a unit that ends gets `valid_to` (its last day) and `successor_ids`."""
 
-    slug: (
-        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)] | None
-    ) = None
-    name: (
-        Annotated[Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-        | None
-    ) = None
+    slug: Slug | None = None
+    name: UnitName | None = None
     level: Level | None = None
     parent_id: uuid.UUID | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
     successor_ids: list[uuid.UUID] | None = Field(None, max_length=50)
 
 
@@ -186,12 +226,17 @@ class PlanPatch(_In):
     kind: Kind | None = None
     title: Text | None = None
     issuer: Text | None = None
-    issued_on: date | None = None
+    issued_on: IsoDate | None = None
     period: PeriodDoc | None = None
     source: Text | None = None
     declared_counts: dict[Name, int] | None = None
     areas: list[Area] | None = None
-    parent: Annotated[Clean, StringConstraints(max_length=200)] | None = None
+    parent: (
+        Annotated[
+            str, StringConstraints(max_length=200, pattern=NO_NUL), AfterValidator(clean_text)
+        ]
+        | None
+    ) = None
     indices: list[Index] | None = None
     status: PlanStatus | None = Field(
         None, description="`issued` issues a draft; `closed` closes an issued plan."
@@ -201,12 +246,12 @@ class PlanPatch(_In):
 class TargetPatch(_In):
     area: Area | None = None
     text: Text | None = None
-    measure: str | None = Field(None, max_length=80)
+    measure: Measure | None = None
     op: Op | None = None
     value: Amount | None = None
     unit: Unit | None = None
     filter: dict[Name, list[Name]] | None = None
-    due: date | None = None
+    due: IsoDate | None = None
     scope: UnitRef | None = None
     baseline: BaselineDoc | None = None
     index_components: list[Name] | None = None
@@ -230,7 +275,7 @@ class ProgressIn(_In):
     status: TaskStatus | None = Field(
         None, description="Default: `in_progress`, or `done` at 100%."
     )
-    note: Annotated[Clean, StringConstraints(max_length=4000)] | None = None
+    note: Note | None = None
     evidence: Evidence = Field(default_factory=list, description="Links or document numbers.")
 
 
@@ -246,7 +291,7 @@ class ProgressOut(BaseModel):
 
 
 class FigureIn(_In):
-    period: Annotated[str, StringConstraints(max_length=20)] = Field(
+    period: Annotated[str, StringConstraints(pattern=PERIOD)] = Field(
         description="`2024`, `2024-H1`, `2024-Q1`, `2024-03` or `2024-03-05`, inside the plan."
     )
     org_unit_id: uuid.UUID
@@ -254,7 +299,7 @@ class FigureIn(_In):
     denominator: Figure | None = None
     value: Figure | None = Field(None, description="Instead of numerator and denominator.")
     evidence: Evidence = Field(default_factory=list)
-    note: Annotated[Clean, StringConstraints(max_length=4000)] | None = None
+    note: Note | None = None
 
 
 class FigureOut(BaseModel):
@@ -289,3 +334,20 @@ class AuditOut(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     reason: str | None
+
+
+# Answers besides the main one ------------------------------------------------------------------
+
+FILE_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}, "description": description}
+    for status, description in (
+        (413, "The file is too large"),
+        (415, "Not a media type this endpoint reads"),
+    )
+}
+"""Answers of the endpoints that read a file (YAML, JSON or CSV) from the body."""
+
+
+def unchanged_answer(model: type[BaseModel], description: str) -> dict[int | str, dict[str, Any]]:
+    """The 200 of a POST whose main answer is 201: it found what it was asked to create."""
+    return {200: {"model": model, "description": description}}

@@ -18,29 +18,30 @@ AREAS: Final = frozenset(get_args(Area))
 REPORTED: Final = "reported"
 """`measure` of a target judged on figures agencies report, not on one-stop data."""
 
-INDICATOR_CODES: Final = frozenset(
-    {
-        "DOSSIER_RECEIVED",
-        "DOSSIER_ONLINE_RATE",
-        "DOSSIER_POSTAL_RATE",
-        "DOSSIER_ONLINE_PAYMENT_RATE",
-        "DOSSIER_DIGITIZED_RATE",
-        "DOSSIER_E_CERTIFIED_RATE",
-        "DOSSIER_SYNCED_RATE",
-        "DOSSIER_ON_TIME_RATE",
-        "DOSSIER_LATE_RATE",
-        "DOSSIER_OVERDUE_OPEN",
-        "DOSSIER_AVG_PROCESSING_DAYS",
-        "DOSSIER_SATISFACTION_RATE",
-        "CATALOG_PUBLISHED_RATE",
-        "CATALOG_ONLINE_RATE",
-        "CATALOG_FULL_ONLINE_RATE",
-        "CATALOG_NATIONAL_PORTAL_RATE",
-        "CATALOG_FEE_ONLINE_PAYMENT_RATE",
-        "CATALOG_POSTAL_RATE",
-        "CATALOG_PROCEDURES",
-    }
-)
+IndicatorCode = Literal[
+    "DOSSIER_RECEIVED",
+    "DOSSIER_ONLINE_RATE",
+    "DOSSIER_POSTAL_RATE",
+    "DOSSIER_ONLINE_PAYMENT_RATE",
+    "DOSSIER_DIGITIZED_RATE",
+    "DOSSIER_E_CERTIFIED_RATE",
+    "DOSSIER_SYNCED_RATE",
+    "DOSSIER_ON_TIME_RATE",
+    "DOSSIER_LATE_RATE",
+    "DOSSIER_OVERDUE_OPEN",
+    "DOSSIER_AVG_PROCESSING_DAYS",
+    "DOSSIER_SATISFACTION_RATE",
+    "CATALOG_PUBLISHED_RATE",
+    "CATALOG_ONLINE_RATE",
+    "CATALOG_FULL_ONLINE_RATE",
+    "CATALOG_NATIONAL_PORTAL_RATE",
+    "CATALOG_FEE_ONLINE_PAYMENT_RATE",
+    "CATALOG_POSTAL_RATE",
+    "CATALOG_PROCEDURES",
+]
+INDICATOR_CODES: Final = frozenset(get_args(IndicatorCode))
+Measure = Literal["reported", IndicatorCode]
+"""What a target is measured on: an indicator code of indicators.md, or `reported`."""
 
 Kind = Literal["programme", "annual_plan", "improvement_plan"]
 Op = Literal[">=", "<="]

@@ -8,32 +8,33 @@ the tree.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainValidator,
     StringConstraints,
     WithJsonSchema,
-    field_validator,
 )
+from pydantic.config import JsonDict
 
 from cchc_plans.domain.catalogue import (
-    INDICATOR_CODES,
     RECURRING,
     Area,
     Index,
     Kind,
+    Measure,
     Op,
     Unit,
-    is_known_measure,
 )
 
 Loc = tuple[str | int, ...]
@@ -48,17 +49,108 @@ def clean_text(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-Clean = Annotated[str, AfterValidator(clean_text)]
-Name = Annotated[Clean, StringConstraints(max_length=100)]
+NO_NUL = r"^[^\x00]*$"
+"""Text PostgreSQL can hold; the schema says so, so that clients know before they send."""
+TRIMMED = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""The characters the validator strips (Unicode White_Space), spelled out: `\\s` differs between
+regex engines, and a client must read the same rule as the validator applies."""
+SOME_TEXT = f"^[^\\x00]*[^\\x00{TRIMMED}][^\\x00]*$"
+"""Text with something besides whitespace in it (it is stored stripped)."""
 
-Key = Annotated[Clean, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=200)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=100)]
-UnitRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]*$", max_length=100)]
+
+Clean = Annotated[
+    str,
+    AfterValidator(clean_text),
+]
+Name = Annotated[
+    str,
+    StringConstraints(max_length=100, pattern=NO_NUL),
+    AfterValidator(clean_text),
+]
+
+
+def drop_final_newline(raw: object) -> object:
+    """A pattern's `$` matches before a final newline in Python, as clients read the schema,
+    and not in the validator. One final newline (a YAML or CSV cell may carry it) is dropped
+    so that both agree on what a code may be."""
+    if isinstance(raw, str) and raw.endswith("\n") and not raw.endswith("\n\n"):
+        return raw[:-1]
+    return raw
+
+
+def decimal_number(integer_digits: int, minimum: int | None = None) -> BeforeValidator:
+    """A number kept as a Decimal of 4 decimal places (finer input is rounded), below
+    10**integer_digits in size and at least `minimum`."""
+    bound = 10**integer_digits
+
+    def to_decimal(raw: object) -> object:
+        if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal | str):
+            return raw  # the Decimal validator names the fault
+        try:
+            value = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip())
+        except ArithmeticError:
+            return raw
+        if not value.is_finite():
+            raise ValueError("a number must be finite")
+        if not -bound < value < bound or (minimum is not None and value < minimum):
+            lowest = minimum if minimum is not None else f"more than -{bound}"
+            raise ValueError(f"expected a number from {lowest} to less than {bound}")
+        return value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+
+    return BeforeValidator(to_decimal)
+
+
+def number_schema(integer_digits: int, minimum: int | None = None) -> WithJsonSchema:
+    """The range :func:`decimal_number` takes, so that every number the schema allows fits."""
+    bound = 10**integer_digits
+    low = {"minimum": minimum} if minimum is not None else {"exclusiveMinimum": -bound}
+    return WithJsonSchema(
+        {"type": "number", **low, "exclusiveMaximum": bound, "description": "4 decimal places."}
+    )
+
+
+CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+UNIT_REF = r"^[A-Za-z0-9][A-Za-z0-9.-]*$"
+SLUG = r"^[a-z0-9][a-z0-9-]*$"
+Key = Annotated[
+    str,
+    StringConstraints(pattern=CODE, max_length=200),
+    AfterValidator(clean_text),
+    BeforeValidator(drop_final_newline),
+]
+Slug = Annotated[
+    str, StringConstraints(pattern=SLUG, max_length=100), BeforeValidator(drop_final_newline)
+]
+UnitRef = Annotated[
+    str, StringConstraints(pattern=UNIT_REF, max_length=100), BeforeValidator(drop_final_newline)
+]
 """An org unit by its slug in the plan's province (`so-noi-vu`), by its code (MaDinhDanh), or a
 group lead (`all-departments`, `all-districts`)."""
-Text = Annotated[Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Province = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=64)]
-Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=4)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=SOME_TEXT),
+    AfterValidator(clean_text),
+]
+Province = Annotated[
+    str, StringConstraints(pattern=SLUG, max_length=64), BeforeValidator(drop_final_newline)
+]
+Amount = Annotated[Decimal, decimal_number(14), number_schema(14)]
+
+
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def iso_date_only(raw: object) -> object:
+    """A date as the schema says it (`YYYY-MM-DD`), not a number of seconds since 1970, which
+    the lax date validator would take."""
+    if isinstance(raw, str) and not ISO_DATE.match(raw):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    if not isinstance(raw, str | date):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return raw
+
+
+IsoDate = Annotated[date, BeforeValidator(iso_date_only)]
 
 
 def _due_or_recurring(raw: object) -> date | str | None:
@@ -81,13 +173,18 @@ DueOrRecurring = Annotated[
 ]
 
 
+PERCENT: JsonDict = {"properties": {"unit": {"const": "percent"}}, "required": ["unit"]}
+PERCENT_VALUE: JsonDict = {"properties": {"value": {"minimum": 0, "maximum": 100}}}
+"""A percentage lies within 0–100 (the schema's `if`/`then`, which pydantic cannot state)."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class PeriodDoc(_Strict):
-    from_: date = Field(alias="from")
-    to: date
+    from_: IsoDate = Field(alias="from")
+    to: IsoDate
 
 
 class BaselineDoc(_Strict):
@@ -96,30 +193,22 @@ class BaselineDoc(_Strict):
 
 
 class TargetDoc(_Strict):
+    model_config = ConfigDict(json_schema_extra={"if": PERCENT, "then": PERCENT_VALUE})
+
     key: Key
     area: Area
     text: Text
-    measure: str = Field(description="An indicator code of indicators.md, or `reported`.")
+    measure: Measure = Field(description="An indicator code of indicators.md, or `reported`.")
     op: Op
-    value: Amount
+    value: Amount = Field(description="Within 0–100 when `unit` is `percent`.")
     unit: Unit
     filter: dict[Name, list[Name]] | None = None
-    due: date | None = None
+    due: IsoDate | None = None
     scope: UnitRef | None = Field(
         None, description="Org unit the target applies to (default: the province)."
     )
     baseline: BaselineDoc | None = None
     index_components: list[Name] | None = None
-
-    @field_validator("measure")
-    @classmethod
-    def _known_measure(cls, measure: str) -> str:
-        if not is_known_measure(measure):
-            raise ValueError(
-                f"unknown indicator code {measure!r}; expected `reported` or one of "
-                + ", ".join(sorted(INDICATOR_CODES))
-            )
-        return measure
 
 
 class TaskDoc(_Strict):
@@ -142,17 +231,26 @@ class TaskDoc(_Strict):
 
 
 class PlanDocument(_Strict):
-    code: Annotated[Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    code: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=SOME_TEXT),
+        AfterValidator(clean_text),
+    ]
     kind: Kind
     title: Text
     issuer: Text | None = None
     province: Province
-    issued_on: date | None = None
+    issued_on: IsoDate | None = None
     period: PeriodDoc
     source: Text | None = None
     declared_counts: dict[Name, int] | None = None
     areas: list[Area] = Field(default_factory=list)
-    parent: Annotated[Clean, StringConstraints(max_length=200)] | None = None
+    parent: (
+        Annotated[
+            str, StringConstraints(max_length=200, pattern=NO_NUL), AfterValidator(clean_text)
+        ]
+        | None
+    ) = None
     indices: list[Index] | None = None
     status: Literal["draft", "issued"] | None = Field(
         None, description="Status asked for: a new plan is `issued` unless it says `draft`."

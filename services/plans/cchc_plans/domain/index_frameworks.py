@@ -17,10 +17,26 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from cchc_plans.domain.catalogue import Level
-from cchc_plans.domain.documents import Clean, Fault, Loc
+from cchc_plans.domain.documents import (
+    NO_NUL,
+    SOME_TEXT,
+    Fault,
+    Loc,
+    clean_text,
+    decimal_number,
+    drop_final_newline,
+    number_schema,
+)
 
 Scoring = Literal["self_assessed_appraised", "survey", "computed"]
 """How a node's score is obtained: self-assessed by the unit then appraised (tự đánh giá,
@@ -29,14 +45,32 @@ thẩm định), from a sociological survey (điều tra xã hội học), or co
 MAX_DEPTH = 6
 MAX_NODES = 2000
 
-FrameworkCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=40)]
-NodeCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=40)]
-VersionLabel = Annotated[
-    Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)
+FrameworkCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=40),
+    BeforeValidator(drop_final_newline),
 ]
-Name = Annotated[Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Note = Annotated[Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Points = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=4)]
+NodeCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=40),
+    BeforeValidator(drop_final_newline),
+]
+VersionLabel = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=SOME_TEXT),
+    AfterValidator(clean_text),
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=SOME_TEXT),
+    AfterValidator(clean_text),
+]
+Note = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=SOME_TEXT),
+    AfterValidator(clean_text),
+]
+Points = Annotated[Decimal, decimal_number(6, minimum=0), number_schema(6, minimum=0)]
 Year = Annotated[int, Field(ge=1990, le=2100)]
 
 
@@ -61,7 +95,12 @@ class FrameworkDocument(_Strict):
     name_en: Name | None = None
     issuer: Name | None = None
     basis: Note | None = Field(None, description="Legal basis or methodology it follows.")
-    source_url: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    source_url: (
+        Annotated[
+            str, StringConstraints(max_length=1000, pattern=NO_NUL), AfterValidator(clean_text)
+        ]
+        | None
+    ) = None
     valid_from_year: Year | None = Field(None, description="First year assessed (null: open).")
     valid_to_year: Year | None = Field(None, description="Last year assessed (null: open).")
     unit_levels: list[Level] = Field(

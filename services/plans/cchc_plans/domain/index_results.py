@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from cchc_plans.domain.documents import Clean, Fault, Loc, Province, UnitRef
+from cchc_plans.domain.documents import SOME_TEXT, Fault, Loc, Province, UnitRef, clean_text
 from cchc_plans.domain.index_frameworks import (
     FrameworkCode,
     NodeCode,
@@ -28,7 +28,11 @@ from cchc_plans.domain.index_frameworks import (
     Year,
 )
 
-Evidence = Annotated[Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Evidence = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=SOME_TEXT),
+    AfterValidator(clean_text),
+]
 PARTS = ("self_assessed", "appraised", "survey", "score")
 
 
