@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from cchc_indicators.api import catalog, dossiers, indicators, overview, scorecards, scores
+from cchc_indicators.events.consume import consumers
+from cchc_indicators.events.publish import workers
 from cchc_indicators.store.models import DeadLetter, OutboxEvent, ProcessedMessage
 from cchc_shared.app import EventTables, ServiceDefinition, create_service_app
 from cchc_shared.settings import IndicatorsSettings
@@ -15,8 +18,17 @@ DEFINITION = ServiceDefinition(
         "Indicators per org unit and period, judged against the plans' targets. "
         "(Chỉ số theo đơn vị và kỳ, đánh giá theo chỉ tiêu kế hoạch.)"
     ),
-    routers=[],
+    routers=[
+        indicators.router,
+        scorecards.router,
+        catalog.router,
+        overview.router,
+        dossiers.router,
+        scores.router,
+    ],
     events=EventTables(outbox=OutboxEvent, processed=ProcessedMessage, dead_letters=DeadLetter),
+    consumers=consumers,
+    workers=workers,
 )
 
 

@@ -1,0 +1,207 @@
+"""``/api/v1/indicators``: the catalogue, values, series and rankings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from cchc_indicators.api.common import (
+    Ctx,
+    answer,
+    decode_cursor,
+    definition_of,
+    encode_cursor,
+    figure_fields,
+    instant,
+    period_param,
+    problems,
+    unit_fields,
+)
+from cchc_indicators.domain.catalogue import CATALOGUE
+from cchc_indicators.domain.periods import Grain
+from cchc_indicators.service import figures
+from cchc_indicators.service.figures import Boundaries, Breakdown
+
+router = APIRouter(tags=["indicators"])
+
+CodePath = Annotated[
+    str, Path(description="Indicator code, e.g. `DOSSIER_ON_TIME_RATE`. (Mã chỉ số.)")
+]
+PeriodQuery = Annotated[
+    str,
+    Query(
+        description="`2024-03-05`, `2024-03`, `2024-Q1`, `2024-H1`, `2024`, or `this_month`, "
+        "`this_quarter`, `this_year`, `year_to_date`, `last_12_months`. (Kỳ báo cáo.)",
+        max_length=40,
+    ),
+]
+OrgUnitQuery = Annotated[
+    str | None,
+    Query(
+        description="Org unit id (UUID), code (MaDinhDanh) or slug; its whole subtree counts. "
+        "Omitted: every unit. (Đơn vị, tính cả các đơn vị trực thuộc.)",
+        max_length=100,
+    ),
+]
+BoundariesQuery = Annotated[
+    Boundaries,
+    Query(
+        description="`receipt`: roll up along the hierarchy valid when each dossier was "
+        "received; `today`: along today's hierarchy. (Địa giới tại thời điểm tiếp nhận / hôm nay.)"
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]
+Cursor = Annotated[str | None, Query(max_length=500, description="Opaque cursor of a page.")]
+
+
+@router.get("/api/v1/indicators", summary="The indicator catalogue (Danh mục chỉ số)")
+async def list_indicators(
+    request: Request, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
+) -> Response:
+    """Every indicator of indicators.md with its Vietnamese name, unit and source."""
+    after = decode_cursor(cursor)
+    start = int(after[0]) if after and isinstance(after[0], int) else 0
+    page = CATALOGUE[start : start + limit]
+    following = start + limit
+    content = {
+        "as_of": instant(ctx.freshness.as_of),
+        "items": [
+            {
+                "code": d.code.value,
+                "name": d.name,
+                "name_en": d.name_en,
+                "unit": d.unit,
+                "definition": d.definition,
+                "source": d.source,
+                "higher_is_better": d.higher_is_better,
+            }
+            for d in page
+        ],
+        "next_cursor": encode_cursor([following]) if following < len(CATALOGUE) else None,
+    }
+
+    async def compute() -> dict[str, Any]:
+        return content
+
+    return await answer(request, ctx, compute)
+
+
+@router.get(
+    "/api/v1/indicators/{code}/values",
+    summary="An indicator's value for a unit and period (Giá trị chỉ số)",
+)
+async def indicator_values(
+    request: Request,
+    ctx: Ctx,
+    code: CodePath,
+    period: PeriodQuery = "this_year",
+    org_unit: OrgUnitQuery = None,
+    by: Annotated[
+        Breakdown | None,
+        Query(
+            description="One row per org unit (direct children), procedure, field, field "
+            "group or channel. (Phân tổ.)"
+        ),
+    ] = None,
+    boundaries: BoundariesQuery = "receipt",
+) -> Response:
+    """The value for the org unit's subtree and, with `by`, one row per group."""
+    definition = definition_of(code)
+    chosen = period_param(ctx, period)
+    with problems():
+        scope = figures.resolve_scope(ctx, org_unit, boundaries)
+
+    async def compute() -> dict[str, Any]:
+        result = await figures.values(ctx, definition, chosen, scope, by)
+        return {
+            "indicator": definition.code.value,
+            "name": definition.name,
+            "unit": definition.unit,
+            "source": definition.source,
+            "period": chosen.label,
+            "period_start": chosen.start.isoformat(),
+            "period_end": chosen.last_day.isoformat(),
+            "as_of": instant(ctx.freshness.as_of),
+            **unit_fields(scope.unit),
+            "boundaries": boundaries,
+            "by": by,
+            **figure_fields(result.figure),
+            "rows": [
+                {"key": r.key, "name": r.name, **figure_fields(r.figure)} for r in result.rows or []
+            ],
+        }
+
+    return await answer(request, ctx, compute)
+
+
+@router.get(
+    "/api/v1/indicators/{code}/series",
+    summary="An indicator period by period (Chuỗi giá trị theo kỳ)",
+)
+async def indicator_series(
+    request: Request,
+    ctx: Ctx,
+    code: CodePath,
+    from_: Annotated[str, Query(alias="from", max_length=40, description="First period.")],
+    to: Annotated[str, Query(max_length=40, description="Last period.")],
+    grain: Annotated[Grain, Query(description="Period length of each point.")] = Grain.MONTH,
+    org_unit: OrgUnitQuery = None,
+    boundaries: BoundariesQuery = "receipt",
+) -> Response:
+    """One point per period from `from` to `to`; periods that have not started are left out."""
+    definition = definition_of(code)
+    period_param(ctx, from_, "query.from")
+    with problems():
+        scope = figures.resolve_scope(ctx, org_unit, boundaries)
+
+    async def compute() -> dict[str, Any]:
+        points = await figures.series(ctx, definition, from_, to, grain, scope)
+        return {
+            "indicator": definition.code.value,
+            "name": definition.name,
+            "unit": definition.unit,
+            "grain": grain.value,
+            "as_of": instant(ctx.freshness.as_of),
+            **unit_fields(scope.unit),
+            "boundaries": boundaries,
+            "points": [{"period": p.period.label, **figure_fields(p.figure)} for p in points],
+        }
+
+    return await answer(request, ctx, compute)
+
+
+@router.get(
+    "/api/v1/indicators/{code}/ranking",
+    summary="Units of a level ranked by an indicator (Xếp hạng đơn vị)",
+)
+async def indicator_ranking(
+    request: Request,
+    ctx: Ctx,
+    code: CodePath,
+    period: PeriodQuery = "this_year",
+    level: Annotated[
+        Literal["department", "district", "commune"], Query(description="Level ranked.")
+    ] = "district",
+    order: Annotated[Literal["desc", "asc"], Query(description="Best first: `desc`.")] = "desc",
+    boundaries: BoundariesQuery = "receipt",
+) -> Response:
+    """Every unit of the level valid in the period, by its subtree's value; no value last."""
+    definition = definition_of(code)
+    chosen = period_param(ctx, period)
+
+    async def compute() -> dict[str, Any]:
+        ranked = await figures.ranking(ctx, definition, chosen, level, order == "desc", boundaries)
+        return {
+            "indicator": definition.code.value,
+            "name": definition.name,
+            "period": chosen.label,
+            "level": level,
+            "order": order,
+            "as_of": instant(ctx.freshness.as_of),
+            "items": [
+                {"rank": r.rank, **unit_fields(r.unit), **figure_fields(r.figure)} for r in ranked
+            ],
+        }
+
+    return await answer(request, ctx, compute)

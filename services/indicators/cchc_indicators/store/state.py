@@ -1,0 +1,82 @@
+"""The one-row ``service_state``: freshness (``as_of``) and the counters caches and ETags key on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cchc_indicators.store.models import ServiceState
+
+ROW_ID = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    epoch: str
+    as_of: datetime | None
+    data_version: int
+    reference_version: int
+    evaluated_version: int
+
+
+EMPTY = Freshness("", None, 0, 0, -1)
+
+
+async def read_state(session: AsyncSession) -> Freshness:
+    row = (
+        await session.execute(select(ServiceState).where(ServiceState.id == ROW_ID))
+    ).scalar_one_or_none()
+    if row is None:
+        return EMPTY
+    return Freshness(
+        str(row.epoch), row.as_of, row.data_version, row.reference_version, row.evaluated_version
+    )
+
+
+async def mark_applied(
+    session: AsyncSession, latest_event_time: datetime, *, reference_changed: bool
+) -> None:
+    """Called in the consumer's transaction: the figures now reflect events up to this time."""
+    bump = 1 if reference_changed else 0
+    stmt = pg_insert(ServiceState).values(
+        id=ROW_ID,
+        as_of=latest_event_time,
+        data_version=1,
+        reference_version=bump,
+        evaluated_version=-1,
+    )
+    table = ServiceState.__table__
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[ServiceState.id],
+        set_={
+            "as_of": func.greatest(table.c.as_of, stmt.excluded.as_of),
+            "data_version": table.c.data_version + 1,
+            "reference_version": table.c.reference_version + bump,
+        },
+    )
+    await session.execute(stmt)
+
+
+async def bump_data_version(session: AsyncSession) -> None:
+    """After a rebuild: every cached answer and ETag must change."""
+    await session.execute(
+        pg_insert(ServiceState)
+        .values(id=ROW_ID, data_version=1, reference_version=1, evaluated_version=-1)
+        .on_conflict_do_update(
+            index_elements=[ServiceState.id],
+            set_={
+                "data_version": ServiceState.__table__.c.data_version + 1,
+                "reference_version": ServiceState.__table__.c.reference_version + 1,
+            },
+        )
+    )
+
+
+async def mark_evaluated(session: AsyncSession, version: int) -> None:
+    await session.execute(
+        update(ServiceState).where(ServiceState.id == ROW_ID).values(evaluated_version=version)
+    )
