@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -12,6 +12,7 @@ from cchc_indicators.domain.catalogue import CATALOGUE
 from cchc_indicators.domain.periods import local_midnight
 from cchc_indicators.service.figures import catalog_figure
 from cchc_indicators.store import reference
+from cchc_shared.types import IsoDate
 
 router = APIRouter(tags=["catalog"])
 
@@ -40,7 +41,7 @@ async def catalog_summary(
         Literal["level", "online_level", "field"],
         Query(description="Group procedures by level, online service level or field."),
     ] = "level",
-    at: Annotated[date | None, Query(description="Catalogue as it stood on this date.")] = None,
+    at: Annotated[IsoDate | None, Query(description="Catalogue as it stood on this date.")] = None,
 ) -> Response:
     """Procedures in force, counted per group, with every catalogue indicator."""
     day = min(at, ctx.today) if at else ctx.today

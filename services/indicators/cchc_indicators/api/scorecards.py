@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -13,6 +12,7 @@ from cchc_indicators.domain.catalogue import BY_CODE, IndicatorCode
 from cchc_indicators.service.targets import Evaluation, due_date, scorecard
 from cchc_indicators.store import reference
 from cchc_shared.errors import NotFound
+from cchc_shared.types import IsoDate
 
 router = APIRouter(tags=["scorecards"])
 NO_FIGURE: dict[str, Any] = {"value": None, "numerator": None, "denominator": None}
@@ -67,7 +67,7 @@ async def plan_scorecard(
     ctx: Ctx,
     plan_id: Annotated[uuid.UUID, Query(description="The plan's id.")],
     at: Annotated[
-        date | None, Query(description="Evaluate as of this date (default: today).")
+        IsoDate | None, Query(description="Evaluate as of this date (default: today).")
     ] = None,
 ) -> Response:
     """Every target of the plan with its indicator value, status and gap to the target.

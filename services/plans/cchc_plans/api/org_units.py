@@ -12,7 +12,6 @@ from cchc_plans.api.deps import Cursor, Limit, Planner, actor_of
 from cchc_plans.api.schemas import AuditOut, OrgUnitCreate, OrgUnitOut, OrgUnitPatch, Page
 from cchc_plans.api.views import audit_view, org_unit_views
 from cchc_plans.domain.catalogue import Level
-from cchc_plans.domain.documents import IsoDate
 from cchc_plans.domain.org_units import UnitSpec
 from cchc_plans.service.clock import today_vn
 from cchc_plans.service.org_units import UnitChange, change_unit, create_unit
@@ -21,6 +20,7 @@ from cchc_plans.store.models import OrgUnit
 from cchc_plans.store.pagination import BadCursor, page
 from cchc_shared.db import DbSession
 from cchc_shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from cchc_shared.types import IsoDate
 
 router = APIRouter(prefix="/api/v1/org-units", tags=["org units"])
 

@@ -33,7 +33,6 @@ from cchc_plans.domain.documents import (
     Amount,
     BaselineDoc,
     DueOrRecurring,
-    IsoDate,
     Name,
     PeriodDoc,
     Province,
@@ -46,6 +45,7 @@ from cchc_plans.domain.documents import (
     number_schema,
 )
 from cchc_shared.errors import PROBLEM_MEDIA_TYPE, Problem
+from cchc_shared.types import IsoDate
 
 T = TypeVar("T")
 

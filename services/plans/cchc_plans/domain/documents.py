@@ -8,7 +8,6 @@ the tree.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import date
@@ -36,6 +35,7 @@ from cchc_plans.domain.catalogue import (
     Op,
     Unit,
 )
+from cchc_shared.types import IsoDate
 
 Loc = tuple[str | int, ...]
 Fault = tuple[Loc, str]
@@ -135,22 +135,6 @@ Province = Annotated[
     str, StringConstraints(pattern=SLUG, max_length=64), BeforeValidator(drop_final_newline)
 ]
 Amount = Annotated[Decimal, decimal_number(14), number_schema(14)]
-
-
-ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-def iso_date_only(raw: object) -> object:
-    """A date as the schema says it (`YYYY-MM-DD`), not a number of seconds since 1970, which
-    the lax date validator would take."""
-    if isinstance(raw, str) and not ISO_DATE.match(raw):
-        raise ValueError("expected a date as YYYY-MM-DD")
-    if not isinstance(raw, str | date):
-        raise ValueError("expected a date as YYYY-MM-DD")
-    return raw
-
-
-IsoDate = Annotated[date, BeforeValidator(iso_date_only)]
 
 
 def _due_or_recurring(raw: object) -> date | str | None:
