@@ -1,0 +1,167 @@
+"""From raw source records to rows ready for the store: parse, derive facts, quarantine.
+
+Pure CPU work, no I/O: a page is prepared before its transaction opens, so the database lock that
+serialises dossier writers is held only for the writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from cchc_ingest.domain.dossier import PII_FIELDS, Dossier, PiiHasher, RecordRejected
+from cchc_ingest.domain.facts import derive_facts
+from cchc_ingest.domain.instants import local_date, parse_instant
+from cchc_ingest.store.dossiers import DossierRow, QuarantineRow
+
+DossierParser = Callable[[object, PiiHasher], Dossier]
+
+
+@dataclass(slots=True)
+class PreparedPage:
+    """A page's readable records (one per dossier: its highest version) and its rejects."""
+
+    best: dict[str, Dossier] = field(default_factory=dict)
+    rows: list[DossierRow] = field(default_factory=list)
+    rejected: list[QuarantineRow] = field(default_factory=list)
+    taken: int = 0
+    beyond: int = 0  # records past the range being read, left to the reader of that range
+    max_updated_at: datetime | None = None
+    min_updated_at: datetime | None = None
+
+    def build_rows(self, held: Mapping[str, int] | None = None) -> None:
+        """Rows of the dossiers to store: all, or only those newer than the ``held`` versions.
+
+        Deriving a row's facts and JSON costs more than parsing the record, and most records of
+        a backfill are versions older than the one already stored: skipping them halves the
+        work. (The write still checks versions under its lock; this only saves work.)
+        """
+        chosen: Iterable[Dossier] = self.best.values()
+        if held:
+            chosen = [d for d in chosen if d.version > held.get(d.code, -1)]
+        self.rows = [dossier_row(d) for d in chosen]
+
+
+def canonical_json(payload: object) -> str:
+    """Sorted-key JSON text of a raw payload (for its digest and its quarantine copy)."""
+    try:
+        return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # integers beyond 64 bits and other things orjson refuses
+        return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=repr)
+
+
+def redact(raw: object, hasher: PiiHasher | None) -> object:
+    """The payload as quarantine keeps it: the applicant's personal data as keyed hashes."""
+    if hasher is None or not isinstance(raw, Mapping) or not any(f in raw for f in PII_FIELDS):
+        return raw
+    redacted = dict(raw)
+    for name in PII_FIELDS:
+        if name in redacted:
+            digest = hasher.digest(redacted[name])
+            redacted[name] = f"hmac-sha256:{digest}" if digest else None
+    return redacted
+
+
+def quarantine_row(
+    kind: str, raw: object, exc: RecordRejected, hasher: PiiHasher | None = None
+) -> QuarantineRow:
+    payload = canonical_json(redact(raw, hasher))
+    digest = hashlib.sha256(f"{kind}\x00{payload}".encode()).hexdigest()
+    return QuarantineRow(kind, exc.code, exc.version, exc.reason, payload, digest)
+
+
+def dossier_row(d: Dossier) -> DossierRow:
+    facts = derive_facts(d)
+    return DossierRow(
+        code=d.code,
+        version=d.version,
+        updated_at=d.updated_at,
+        agency_code=d.agency_code,
+        procedure_code=d.procedure_code,
+        status=d.status,
+        received_on=local_date(d.received_at) if d.received_at else None,
+        updated_on=local_date(d.updated_at),
+        facts=facts,
+        facts_json=orjson.dumps(facts).decode(),
+        record_json=orjson.dumps(d).decode(),
+    )
+
+
+def _changed_at(raw: object) -> datetime | None:
+    """``NgayCapNhat`` alone, cheaply; None when it cannot be read (the full parse will say why)."""
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return parse_instant(raw.get("NgayCapNhat"))
+    except ValueError:
+        return None
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: parsing a page allocates some hundred thousand
+    containers, none in a cycle, and the collections they trigger rescan every long-lived
+    object of the process (a fifth of the ingest's time). Reference counting frees them."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def prepare_page(
+    raw_records: Sequence[Any],
+    parse: DossierParser,
+    hasher: PiiHasher,
+    *,
+    until: datetime | None = None,
+) -> PreparedPage:
+    """Parse a page and build the rows of all its dossiers (see :func:`parse_page`)."""
+    with paused_gc():
+        page = parse_page(raw_records, parse, hasher, until=until)
+        page.build_rows()
+    return page
+
+
+def parse_page(
+    raw_records: Sequence[Any],
+    parse: DossierParser,
+    hasher: PiiHasher,
+    *,
+    until: datetime | None = None,
+) -> PreparedPage:
+    """Parse a page, keeping each dossier's highest version; rows are built later
+    (:meth:`PreparedPage.build_rows`). Records changed at or after ``until`` are left to whoever
+    reads that range (they count as duplicates) but still move ``max_updated_at``."""
+    page = PreparedPage(taken=len(raw_records))
+    best = page.best
+    for raw in raw_records:
+        if until is not None and (changed := _changed_at(raw)) is not None and changed >= until:
+            page.beyond += 1
+            if page.max_updated_at is None or changed > page.max_updated_at:
+                page.max_updated_at = changed
+            continue
+        try:
+            dossier = parse(raw, hasher)
+        except RecordRejected as exc:
+            page.rejected.append(quarantine_row("dossier", raw, exc, hasher))
+            continue
+        held = best.get(dossier.code)
+        if held is None or dossier.version > held.version:
+            best[dossier.code] = dossier
+        changed = dossier.updated_at
+        if page.max_updated_at is None or changed > page.max_updated_at:
+            page.max_updated_at = changed
+        if page.min_updated_at is None or changed < page.min_updated_at:
+            page.min_updated_at = changed
+    return page
