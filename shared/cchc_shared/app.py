@@ -30,6 +30,7 @@ from cchc_shared.responses import FastJSONResponse
 from cchc_shared.settings import ServiceSettings
 
 _log = structlog.get_logger(__name__)
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 @dataclass
@@ -97,9 +98,11 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         finally:
             for task in ctx.tasks:
                 task.cancel()
-            for task in ctx.tasks:
-                with suppress(asyncio.CancelledError, Exception):
-                    await task
+            if ctx.tasks:
+                # Bounded: a worker stuck in a database call must not hold the process for ever.
+                _, pending = await asyncio.wait(ctx.tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+                if pending:
+                    _log.warning("workers still running at shutdown", count=len(pending))
             # The workers are stopped and every acknowledgement they owed was sent after its
             # commit; what is left is to flush and close. (drain() would wait up to 30 s for
             # pull subscriptions a cancelled fetch left behind.)
