@@ -1,4 +1,5 @@
-"""`cchc up` brings the whole system up, ready through the gateway, and SIGTERM leaves nothing."""
+"""`cchc up` brings the whole system up, ready through the gateway, and SIGTERM leaves nothing;
+two fresh installations each get their own secrets (issue 7, acceptance 4)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import json
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -17,6 +22,8 @@ import pytest
 
 pytestmark = pytest.mark.slow
 UP_BUDGET_SECONDS = 90
+# Two installations starting side by side share the two cores: each may take twice as long.
+SIDE_BY_SIDE_BUDGET_SECONDS = 2 * UP_BUDGET_SECONDS
 
 
 def our_servers(state_dir: Path) -> list[psutil.Process]:
@@ -29,61 +36,99 @@ def our_servers(state_dir: Path) -> list[psutil.Process]:
     return found
 
 
-def test_up_is_ready_through_the_gateway_and_sigterm_leaves_nothing(tmp_path: Path) -> None:
-    state_dir = tmp_path / "state"
-    env = {
-        **os.environ,
-        "CCHC_STATE_DIR": str(state_dir),
-        "CCHC_GATEWAY_PORT": "0",
-        "CCHC_LOG_JSON": "true",
-    }
-    # A fresh installation: nothing of the test session's servers or signing keys leaks in.
-    for var in [
-        v
-        for v in env
-        if v.startswith("CCHC_")
-        and v not in {"CCHC_STATE_DIR", "CCHC_GATEWAY_PORT", "CCHC_LOG_JSON"}
-    ]:
-        env.pop(var)
-    cchc = Path(sys.executable).parent / "cchc"
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [str(cchc), "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    output: list[str] = []
-    try:
-        assert proc.stdout is not None
-        gateway = None
-        for line in proc.stdout:
-            output.append(line)
-            if "CCHC is up" in line:
-                break
-            if time.monotonic() - started > UP_BUDGET_SECONDS:
-                break
-        elapsed = time.monotonic() - started
-        text = "".join(output)
-        assert "CCHC is up" in text, text
-        assert elapsed < UP_BUDGET_SECONDS, text
-        gateway = next(line for line in proc.stdout if "Ready:" in line).split()[-1]
-        assert re.match(r"http://127\.0\.0\.1:\d+/readyz$", gateway)
+def fresh_environment(state_dir: Path) -> dict[str, str]:
+    """A fresh installation: nothing of the test session's servers, keys or secrets leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CCHC_")}
+    env.update(CCHC_STATE_DIR=str(state_dir), CCHC_GATEWAY_PORT="0", CCHC_LOG_JSON="true")
+    return env
 
-        ready = httpx.get(gateway, timeout=10)
+
+@dataclass
+class Installation:
+    state_dir: Path
+    process: subprocess.Popen[str]
+    output: list[str]
+    seconds_to_up: float = 0.0
+    base_url: str = ""
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        stored: dict[str, str] = json.loads((self.state_dir / "secrets.json").read_text())
+        return stored
+
+    def wait_up(self, budget: float) -> None:
+        """Read the launcher's output until it says it is up; then its gateway's address."""
+        started = time.monotonic()
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            if "CCHC is up" in line or time.monotonic() - started > budget:
+                break
+        self.seconds_to_up = time.monotonic() - started
+        text = "".join(self.output)
+        assert "CCHC is up" in text, text
+        assert self.seconds_to_up < budget, text
+        for line in self.process.stdout:
+            self.output.append(line)
+            if "Ready:" in line:
+                ready = line.split()[-1]
+                assert re.match(r"http://127\.0\.0\.1:\d+/readyz$", ready)
+                self.base_url = ready.removesuffix("/readyz")
+                return
+        raise AssertionError("".join(self.output))
+
+    def admin_token(self, password: str) -> httpx.Response:
+        return httpx.post(
+            self.base_url + "/api/v1/auth/token",
+            data={"grant_type": "password", "username": "admin", "password": password},
+            timeout=30,
+        )
+
+
+@contextmanager
+def cchc_up(*state_dirs: Path) -> Iterator[list[Installation]]:
+    """Start ``cchc up`` once per state directory, side by side; SIGTERM them all at the end
+    and check each stopped cleanly, leaving no embedded server behind."""
+    cchc = Path(sys.executable).parent / "cchc"
+    installations = [
+        Installation(
+            state_dir,
+            subprocess.Popen(
+                [str(cchc), "up"],
+                env=fresh_environment(state_dir),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ),
+            [],
+        )
+        for state_dir in state_dirs
+    ]
+    try:
+        yield installations
+    finally:
+        for installation in installations:
+            installation.process.send_signal(signal.SIGTERM)
+        for installation in installations:
+            installation.process.wait(timeout=60)
+    for installation in installations:
+        assert installation.process.returncode == 0
+        deadline = time.monotonic() + 10
+        while our_servers(installation.state_dir) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert our_servers(installation.state_dir) == []
+
+
+def test_up_is_ready_through_the_gateway_and_sigterm_leaves_nothing(tmp_path: Path) -> None:
+    with cchc_up(tmp_path / "state") as (up,):
+        up.wait_up(UP_BUDGET_SECONDS)
+        ready = httpx.get(up.base_url + "/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {"plans": True, "ingest": True, "indicators": True}
-        base = gateway.removesuffix("/readyz")
-        assert httpx.get(base + "/api/v1/plans", timeout=10).status_code == 401
-        secrets = json.loads((state_dir / "secrets.json").read_text())
-        token = httpx.post(
-            base + "/api/v1/auth/token",
-            data={
-                "grant_type": "password",
-                "username": "admin",
-                "password": secrets["admin_password"],
-            },
-            timeout=30,
-        ).json()["access_token"]
+        assert httpx.get(up.base_url + "/api/v1/plans", timeout=10).status_code == 401
+        token = up.admin_token(up.secrets["admin_password"]).json()["access_token"]
         plans = httpx.get(
-            base + "/api/v1/plans",
+            up.base_url + "/api/v1/plans",
             params={"limit": 50},
             headers={"Authorization": f"Bearer {token}"},
             timeout=10,
@@ -92,12 +137,24 @@ def test_up_is_ready_through_the_gateway_and_sigterm_leaves_nothing(tmp_path: Pa
         codes = {plan["code"] for plan in plans.json()["items"]}
         assert {"4212/KH-UBND", "KH-CHISO-2024-KON-TUM"} <= codes, codes
         assert len(codes) == 4
-        assert our_servers(state_dir), "the embedded servers should be running under the state dir"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-    assert proc.returncode == 0
-    deadline = time.monotonic() + 10
-    while our_servers(state_dir) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert our_servers(state_dir) == []
+        assert our_servers(up.state_dir), "the embedded servers should run under the state dir"
+
+
+def test_two_fresh_installations_have_their_own_secrets_in_owner_only_files(
+    tmp_path: Path,
+) -> None:
+    with cchc_up(tmp_path / "one", tmp_path / "two") as (one, two):
+        one.wait_up(SIDE_BY_SIDE_BUDGET_SECONDS)
+        two.wait_up(SIDE_BY_SIDE_BUDGET_SECONDS)
+        for up in (one, two):
+            mode = stat.S_IMODE((up.state_dir / "secrets.json").stat().st_mode)
+            assert mode == 0o600, oct(mode)
+            # Printed once, at first start, for the operator to note.
+            assert up.secrets["admin_password"] in "".join(up.output)
+        for name, value in one.secrets.items():
+            assert value != two.secrets[name], name
+            assert len(value) >= 32, name
+        assert one.admin_token(one.secrets["admin_password"]).status_code == 200
+        assert two.admin_token(two.secrets["admin_password"]).status_code == 200
+        # One installation's administrator password opens nothing in the other.
+        assert two.admin_token(one.secrets["admin_password"]).status_code in (400, 401)
