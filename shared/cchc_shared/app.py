@@ -23,7 +23,7 @@ from cchc_shared.db import create_engine, create_sessionmaker
 from cchc_shared.errors import PROBLEM_RESPONSES, install_problem_handlers
 from cchc_shared.events.consumer import ConsumerSpec, EventConsumer
 from cchc_shared.events.outbox import DeadLetterMixin, OutboxEventMixin, ProcessedMessageMixin
-from cchc_shared.events.relay import OutboxRelay
+from cchc_shared.events.relay import OutboxRelay, retention
 from cchc_shared.events.streams import connect, ensure_streams
 from cchc_shared.observability import RequestContextMiddleware, configure_logging
 from cchc_shared.responses import FastJSONResponse
@@ -144,6 +144,7 @@ def _start_workers(definition: ServiceDefinition, ctx: ServiceContext) -> None:
             batch_size=ctx.settings.outbox_batch_size,
             poll_interval=ctx.settings.outbox_poll_interval,
             events_per_message=ctx.settings.outbox_events_per_message,
+            retention=retention(ctx.settings.outbox_retention_hours),
         )
         coros.append(relay.run())
         for spec in definition.consumers(ctx) if definition.consumers else ():

@@ -53,6 +53,12 @@ class CommonSettings(BaseSettings):
     outbox_poll_interval: float = Field(
         0.1, gt=0, description="Seconds the outbox relay sleeps when it finds nothing to publish."
     )
+    outbox_retention_hours: float = Field(
+        24.0,
+        ge=0,
+        description="Hours a published outbox row is kept (for inspection) before the relay "
+        "deletes it; 0 keeps them forever. JetStream holds the events themselves.",
+    )
     consumer_max_deliver: int = Field(
         10, ge=1, description="Deliveries of one message before it is dead-lettered."
     )

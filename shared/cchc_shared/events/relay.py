@@ -22,12 +22,12 @@ import hashlib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from nats.js import JetStreamContext
-from sqlalchemy import Row, String, cast, select, text, update
+from sqlalchemy import Row, String, cast, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cchc_shared.events.outbox import OutboxEventMixin
@@ -39,6 +39,8 @@ OutboxRow = Row[*tuple[Any, ...]]
 """A selected outbox row: seq, event_id, nats_subject, envelope (JSON text)."""
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 MAX_MESSAGE_BYTES = 512 * 1024  # well under NATS's default 1 MiB payload limit
+PRUNE_EVERY = 60.0  # seconds between deletions of published rows past their retention
+PRUNE_CHUNK = 10_000  # rows per DELETE: short transactions, no long lock on the outbox
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.1,
         events_per_message: int = 100,
+        retention: timedelta | None = None,
     ) -> None:
         self._engine = engine
         self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
@@ -105,6 +108,8 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._events_per_message = events_per_message
+        self._retention = retention
+        self._pruned_at = 0.0
 
     async def run(self) -> None:
         """Run until cancelled, surviving database and NATS outages."""
@@ -131,6 +136,7 @@ class OutboxRelay:
                 while True:
                     published = await self.publish_batch()
                     if published == 0:
+                        await self._prune_when_due()
                         await asyncio.sleep(self._poll_interval)
             finally:
                 await lock_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
@@ -162,6 +168,33 @@ class OutboxRelay:
         OUTBOX_PUBLISHED.labels(self._table.fullname).inc(len(rows))
         return len(rows)
 
+    async def _prune_when_due(self) -> None:
+        """While idle, at most once a minute: delete published rows past their retention."""
+        now = asyncio.get_running_loop().time()
+        if self._retention is None or now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        await self.prune(datetime.now(UTC) - self._retention)
+
+    async def prune(self, published_before: datetime) -> int:
+        """Delete rows published before ``published_before``, a chunk per transaction;
+        answer how many went. Unpublished rows are never touched."""
+        outbox = self._outbox
+        deleted = 0
+        while True:
+            chunk = (
+                select(outbox.seq)
+                .where(outbox.published_at < published_before)
+                .limit(PRUNE_CHUNK)
+                .scalar_subquery()
+            )
+            async with self._engine.begin() as conn:
+                result = await conn.execute(delete(outbox).where(outbox.seq.in_(chunk)))
+            count = result.rowcount or 0
+            deleted += count
+            if count < PRUNE_CHUNK:
+                return deleted
+
     async def _publish(self, rows: Sequence[OutboxRow]) -> None:
         futures = [
             await self._js.publish_async(message.subject, message.body, headers=message.headers)
@@ -176,6 +209,11 @@ class OutboxRelay:
             .where(self._outbox.seq.in_(seqs))
             .values(published_at=datetime.now(UTC))
         )
+
+
+def retention(hours: float) -> timedelta | None:
+    """The relay's retention of published rows from its setting (0: keep them forever)."""
+    return timedelta(hours=hours) if hours > 0 else None
 
 
 async def outbox_backlog(session: AsyncSession, outbox: type[OutboxEventMixin]) -> int:
