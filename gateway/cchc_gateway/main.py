@@ -30,8 +30,7 @@ from cchc_gateway.auth.keys import KeyCipher, KeyStore
 from cchc_gateway.edge import BodyLimitMiddleware, SecurityHeadersMiddleware, TokenBuckets
 from cchc_gateway.gate import Gate
 from cchc_gateway.openapi import CombinedOpenAPI
-from cchc_gateway.proxy import Upstreams
-from cchc_gateway.routes import service_for
+from cchc_gateway.proxy import ServiceForwarder, Upstreams
 from cchc_shared.auth import Authenticator, verifier_from_settings
 from cchc_shared.db import create_engine, create_sessionmaker
 from cchc_shared.errors import Problem, install_problem_handlers, problem_response
@@ -48,9 +47,8 @@ DESCRIPTION = (
     "Every call needs a bearer token from `POST /api/v1/auth/token`. Mọi lời gọi cần mã truy cập."
 )
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-# Every method goes to the service: it alone knows which it allows (405 with its `Allow`).
-FORWARD_PATH = "/api/v1/{path:path}"
-FORWARDED_METHODS = [*PROXY_METHODS, "HEAD", "OPTIONS"]
+FALLBACK_PATH = "/api/v1/{path:path}"
+ALL_METHODS = [*PROXY_METHODS, "HEAD", "OPTIONS"]
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -116,7 +114,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         default_response_class=FastJSONResponse,
     )
     install_problem_handlers(app)
-    # Starlette runs the last added outermost: request id, headers, CORS, size cap, audit.
+    # Starlette runs the last added outermost: request id, headers, CORS, size cap, audit,
+    # then the forwarding of service paths (innermost, before any routing).
+    app.add_middleware(ServiceForwarder, gate=gate, upstreams=upstreams)
     app.add_middleware(AuditMiddleware, log=AuditLog(sessionmaker))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -169,13 +169,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title=f"{TITLE} — docs")
 
-    @app.api_route(FORWARD_PATH, methods=FORWARDED_METHODS, include_in_schema=False)
-    async def forward(request: Request, path: str) -> Response:
-        service = service_for(request.url.path)
-        if service is None:
-            return _not_here(own_routes, request.url.path)
-        await gate.admit(request)
-        return await upstreams.forward(service, request)
+    # Service paths never get here (ServiceForwarder takes them); other /api/v1 paths are
+    # the gateway's own, in a method it does not serve, or nothing at all.
+    @app.api_route(FALLBACK_PATH, methods=ALL_METHODS, include_in_schema=False)
+    async def not_here(request: Request, path: str) -> Response:
+        return _not_here(own_routes, request.url.path)
 
     return app
 
