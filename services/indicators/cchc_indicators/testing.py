@@ -239,12 +239,13 @@ async def apply(engine: AsyncEngine, events: Sequence[CloudEvent]) -> None:
 
 def kontum_catalogue() -> list[CloudEvent]:
     """1,904 procedures with the make-up of the simulator's Kon Tum catalogue (acceptance 2):
-    levels 1,545 provincial / 237 district / 102 commune / 20 several; online levels 972 full /
-    298 partial / 634 none; 1,344 accepting post."""
+    levels 1,545 provincial / 237 district / 102 commune / 20 several; online levels as the
+    contract maps the legacy ones (2 thông tin = none, 3 một phần = partial, 4 toàn trình = full):
+    972 none / 298 partial / 634 full; 1,344 accepting post."""
     levels = ([["province"]] * 1545 + [["district"]] * 237 + [["commune"]] * 102) + [
         ["province", "district", "commune"]
     ] * 20
-    online = ["full"] * 972 + ["partial"] * 298 + ["none"] * 634
+    online = ["none"] * 972 + ["partial"] * 298 + ["full"] * 634
     fields = [("DAT_DAI", "Đất đai"), ("HO_TICH", "Hộ tịch"), ("XAY_DUNG", "Xây dựng")]
     return [
         procedure_event(
