@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -120,7 +121,7 @@ async def stored_dossier(code: str, session: DbSession) -> DossierView:
     row = await queries.dossier(await session.connection(), code)
     if row is None:
         raise NotFound("Dossier", code)
-    return DossierView.model_validate(dict(row))
+    return DossierView.model_validate({**row, "record": orjson.loads(row["record"])})
 
 
 def _instant(value: datetime | date) -> datetime:

@@ -50,8 +50,8 @@ def dossier_changed(
     version: int,
     previous_version: int | None,
     source: str,
-    before: Mapping[str, Any] | None,
-    after: Mapping[str, Any],
+    before: Mapping[str, Any] | orjson.Fragment | None,
+    after: Mapping[str, Any] | orjson.Fragment,
     time: str,
 ) -> OutboxRow:
     data = {

@@ -38,8 +38,9 @@ async def write_page(conn: RawConnection, page: PreparedPage, source: str) -> Pa
                 version=row.version,
                 previous_version=before.version if before else None,
                 source=source,
-                before=orjson.loads(before.facts_json) if before else None,
-                after=row.facts,
+                # Both already JSON text: spliced in as they are, not parsed and dumped again.
+                before=orjson.Fragment(before.facts_json) if before else None,
+                after=orjson.Fragment(row.facts_json),
                 time=time,
             )
         )

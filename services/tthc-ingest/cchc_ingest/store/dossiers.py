@@ -108,7 +108,7 @@ _UPSERT = """
 INSERT INTO ingest.dossiers AS d (code, version, updated_at, agency_code, procedure_code, status,
                                   received_on, updated_on, source, facts, record)
 SELECT code, version, updated_at, agency_code, procedure_code, status, received_on, updated_on,
-       $9, facts::jsonb, record::jsonb
+       $9, facts::jsonb, record
 FROM unnest($1::text[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], $6::int2[],
             $7::date[], $8::date[], $10::text[], $11::text[])
      AS t(code, version, updated_at, agency_code, procedure_code, status, received_on, updated_on,

@@ -60,7 +60,9 @@ class StoredDossier(Base):
     updated_on: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(40))
     facts: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    record: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The canonical dossier as JSON text, stored as written: the database never parses it (as
+    # JSONB it cost a third of the bulk upsert) and nothing queries inside it.
+    record: Mapped[str] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
