@@ -8,10 +8,17 @@ signature costs a few hundred microseconds here, a dictionary lookup does not.
 
 In an endpoint::
 
-    @router.post("/api/v1/plans")
-    async def create_plan(principal: Annotated[Principal, Depends(require_roles(Role.PLANNER))]):
+    @router.post("/api/v1/targets/{target_id}/reports")
+    async def report(principal: Annotated[Principal, Depends(require_roles(Role.PLANNER))]):
         ...
-        await ensure_in_scope(principal, org_unit_id, repository.is_descendant)
+        await ensure_in_scope(principal, body.org_unit_id, tree.is_descendant,
+                              field="body.org_unit_id")
+
+Org-unit scope: a principal limited to an org unit sees and writes only that subtree. A read
+that names an org unit resolves it with :func:`scoped_org_unit` (403 naming the parameter outside
+the subtree; the principal's own unit when none is named); a write about an org unit checks it
+with :func:`ensure_in_scope`; a province-wide document is written only by an unlimited principal
+(:func:`require_unscoped_roles`). Each service answers ``is_descendant`` from its own tree.
 
 ``create_service_app`` puts :func:`default_access` on every router of a service, so a route that
 says nothing still needs a token: any role to read, a writing role to write.
@@ -34,7 +41,7 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from cchc_shared.errors import PROBLEM_MEDIA_TYPE, Problem, ProblemError
+from cchc_shared.errors import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemError
 from cchc_shared.settings import ServiceSettings
 
 _log = structlog.get_logger(__name__)
@@ -99,8 +106,11 @@ class Unauthenticated(ProblemError):
 
 
 class Forbidden(ProblemError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(403, "Forbidden", detail)
+    """403; ``field`` names the parameter that asked for too much (``query.org_unit``)."""
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        errors = [FieldError(field=field, message=detail)] if field else None
+        super().__init__(403, "Forbidden", detail, errors=errors)
 
 
 class AuthUnavailable(ProblemError):
@@ -394,6 +404,35 @@ def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     return dependency
 
 
+def require_unscoped_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """As :func:`require_roles`, for writes of province-wide documents (plans, index
+    frameworks): a principal limited to an org unit writes only that subtree, so never these."""
+    allowed = require_roles(*roles)
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        await allowed(principal)
+        if principal.org_unit_scope is not None:
+            raise Forbidden(
+                "Province-wide documents are written only by principals not limited to an org "
+                f"unit (yours: {principal.org_unit_scope})."
+            )
+        return principal
+
+    return dependency
+
+
+async def province_wide_only(principal: CurrentPrincipal) -> Principal:
+    """For operations of the whole province's feed (the ingest's): raw dossiers of every agency,
+    quarantined payloads, backfills. A principal limited to an org unit sees that unit through
+    the indicators, never through these."""
+    if principal.org_unit_scope is not None:
+        raise Forbidden(
+            "These operations cover the whole province: only principals not limited to an org "
+            f"unit use them (yours: {principal.org_unit_scope})."
+        )
+    return principal
+
+
 def ensure_method_allowed(method: str, principal: Principal) -> None:
     """The floor of every route: any role reads; only writing roles write."""
     reading = method in READ_METHODS
@@ -437,13 +476,44 @@ async def in_scope(
 
 
 async def ensure_in_scope(
-    principal: Principal, org_unit_id: object, is_descendant: DescendantCheck
+    principal: Principal,
+    org_unit_id: object,
+    is_descendant: DescendantCheck,
+    *,
+    field: str | None = None,
 ) -> None:
-    """403 unless ``org_unit_id`` lies within the principal's org-unit subtree."""
+    """403 unless ``org_unit_id`` lies within the principal's org-unit subtree; ``field`` names
+    the parameter that gave it (``query.org_unit``, ``body.org_unit_id``)."""
     if not await in_scope(principal, org_unit_id, is_descendant):
         raise Forbidden(
-            f"Org unit {org_unit_id} is outside your scope ({principal.org_unit_scope})."
+            f"Org unit {org_unit_id} is outside your scope ({principal.org_unit_scope}).",
+            field=field,
         )
+
+
+async def scoped_org_unit(
+    principal: Principal,
+    requested: str | None,
+    is_descendant: DescendantCheck,
+    *,
+    field: str,
+) -> str | None:
+    """The org unit a read is about: the one asked for (403 naming ``field`` when it lies
+    outside the principal's subtree) or, when none is asked for, the principal's own scope unit
+    (None for an unscoped principal: everything)."""
+    if requested is None or not requested.strip():
+        return principal.org_unit_scope
+    await ensure_in_scope(principal, requested.strip(), is_descendant, field=field)
+    return requested.strip()
+
+
+SCOPE_NOTE = (
+    " A principal limited to an org unit gets its own unit when this is omitted, and 403 for a "
+    "unit outside its subtree. (Tài khoản giới hạn theo đơn vị: mặc định là đơn vị của mình; "
+    "đơn vị ngoài phạm vi bị từ chối.)"
+)
+"""Appended to the OpenAPI description of an org-unit parameter that :func:`scoped_org_unit`
+resolves."""
 
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -12,6 +12,7 @@ from cchc_indicators.domain.catalogue import CATALOGUE
 from cchc_indicators.domain.periods import local_midnight
 from cchc_indicators.service.figures import catalog_figure
 from cchc_indicators.store import reference
+from cchc_shared.auth import CurrentPrincipal
 from cchc_shared.types import IsoDate
 
 router = APIRouter(tags=["catalog"])
@@ -37,13 +38,15 @@ NAMES = {
 async def catalog_summary(
     request: Request,
     ctx: Ctx,
+    principal: CurrentPrincipal,
     by: Annotated[
         Literal["level", "online_level", "field"],
         Query(description="Group procedures by level, online service level or field."),
     ] = "level",
     at: Annotated[IsoDate | None, Query(description="Catalogue as it stood on this date.")] = None,
 ) -> Response:
-    """Procedures in force, counted per group, with every catalogue indicator."""
+    """Procedures in force, counted per group, with every catalogue indicator. The procedure
+    catalogue is the province's, published to citizens: every caller reads all of it."""
     day = min(at, ctx.today) if at else ctx.today
     stamp = local_midnight(day + timedelta(days=1)) if at else None
 
@@ -78,4 +81,4 @@ async def catalog_summary(
             ],
         }
 
-    return await answer(request, ctx, compute)
+    return await answer(request, ctx, principal, compute)

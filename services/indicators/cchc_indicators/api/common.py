@@ -1,10 +1,16 @@
 """What every read endpoint shares: the read context, ETags and 304s, a small answer cache,
-parameters (periods, org units) turned into domain values, and problem documents for bad ones.
+parameters (periods, org units) turned into domain values, problem documents for bad ones, and
+the org-unit scope of the caller.
 
-An answer depends only on the request, the data (``epoch`` and ``data_version``, which every
-applied batch moves) and today's date: that triple is the ETag, and the key of a per-process
-cache of rendered answers, so a wall of dashboards asking the same questions costs one
-computation per change of the data.
+An answer depends only on the request, the caller's org-unit scope, the data (``epoch`` and
+``data_version``, which every applied batch moves) and today's date: together they are the ETag,
+and the key of a per-process cache of rendered answers, so a wall of dashboards asking the same
+questions costs one computation per change of the data.
+
+Scope: a principal limited to an org unit sees that unit's subtree only. The subtree is today's
+tree as this service holds it (from the org-unit and agency events): every unit whose parent
+chain passes through the scope unit, and every unit that has ended and whose successor standing
+today lies in it (so a merged unit's history stays visible to whoever holds its successor).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -26,7 +32,8 @@ from cchc_indicators.domain.evaluate import Figure
 from cchc_indicators.domain.periods import Period, parse_period
 from cchc_indicators.service.context import ReadContext, read_context
 from cchc_indicators.service.figures import QueryError
-from cchc_indicators.service.org_tree import Unit
+from cchc_indicators.service.org_tree import OrgTree, Unit
+from cchc_shared.auth import DescendantCheck, Forbidden, Principal, scoped_org_unit
 from cchc_shared.errors import FieldError, NotFound, ValidationFailed
 
 CACHE_SIZE = 4096
@@ -68,10 +75,12 @@ class AnswerCache:
 CACHE = AnswerCache()
 
 
-def etag(ctx: ReadContext, request: Request) -> str:
+def etag(ctx: ReadContext, request: Request, principal: Principal) -> str:
     query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
     fresh = ctx.freshness
-    key = f"{fresh.epoch}:{fresh.data_version}:{ctx.today}:{request.url.path}?{query}"
+    # The same URL answers differently for callers of different scopes (defaults, filtered rows).
+    scope = principal.org_unit_scope or ""
+    key = f"{fresh.epoch}:{fresh.data_version}:{ctx.today}:{scope}:{request.url.path}?{query}"
     return f'W/"{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
 
 
@@ -83,10 +92,13 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
 
 
 async def answer(
-    request: Request, ctx: ReadContext, compute: Callable[[], Awaitable[dict[str, Any]]]
+    request: Request,
+    ctx: ReadContext,
+    principal: Principal,
+    compute: Callable[[], Awaitable[dict[str, Any]]],
 ) -> Response:
     """The answer with its ETag: 304 when the client has it, from the cache when we have it."""
-    tag = etag(ctx, request)
+    tag = etag(ctx, request, principal)
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
     if _matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
@@ -160,3 +172,57 @@ def decode_cursor(cursor: str | None, field: str = "query.cursor") -> list[Any] 
     if not isinstance(values, list):
         raise ValidationFailed([FieldError(field=field, message="not a cursor this API gave")])
     return values
+
+
+# Org-unit scope
+
+
+def within(tree: OrgTree, unit: Unit, root: Unit, today: date) -> bool:
+    """Whether ``unit`` lies in ``root``'s subtree: on its parent chain, or on the chain of the
+    unit that stands in its place today when it has ended."""
+    if root.code in unit.path:
+        return True
+    standing = tree.standing_today(unit.code, today)
+    return standing is not None and root.code in standing.path
+
+
+def descendant_check(ctx: ReadContext) -> DescendantCheck:
+    """``is_descendant(unit, ancestor)`` on the tree this service holds (ids, codes or slugs)."""
+
+    def check(ref: str, ancestor_ref: str) -> bool:
+        unit, root = ctx.tree.find(ref), ctx.tree.find(ancestor_ref)
+        return unit is not None and root is not None and within(ctx.tree, unit, root, ctx.today)
+
+    return check
+
+
+async def org_unit_param(
+    ctx: ReadContext, principal: Principal, requested: str | None, field: str = "query.org_unit"
+) -> str | None:
+    """The org unit a read is about: the one asked for, within the caller's scope (403 naming
+    ``field`` otherwise), or the caller's own unit when none is asked for."""
+    ref = await scoped_org_unit(principal, requested, descendant_check(ctx), field=field)
+    if ref is not None and ctx.tree.find(ref) is None and not (requested and requested.strip()):
+        raise Forbidden(f"Your org unit {ref} is not known to this service (yet).", field=field)
+    return ref
+
+
+def visible_units(ctx: ReadContext, principal: Principal) -> Callable[[Unit], bool]:
+    """Which units' rows the caller may see in a list across units."""
+    scope = principal.org_unit_scope
+    if scope is None:
+        return lambda unit: True
+    root = ctx.tree.find(scope)
+    if root is None:
+        return lambda unit: False
+    return lambda unit: within(ctx.tree, unit, root, ctx.today)
+
+
+def sees_province_wide(ctx: ReadContext, principal: Principal) -> bool:
+    """Whether the caller may see figures of a whole province (targets without a unit): an
+    unscoped caller, or one whose unit is a top of the tree."""
+    scope = principal.org_unit_scope
+    if scope is None:
+        return True
+    root = ctx.tree.find(scope)
+    return root is not None and (root.parent_code is None or root.parent_code not in ctx.tree.units)

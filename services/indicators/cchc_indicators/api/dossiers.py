@@ -13,6 +13,7 @@ from cchc_indicators.api.common import (
     decode_cursor,
     encode_cursor,
     instant,
+    org_unit_param,
     problems,
     unit_fields,
 )
@@ -22,6 +23,7 @@ from cchc_indicators.domain.facts import OpenStatus, open_status_at
 from cchc_indicators.domain.periods import Grain, period_of
 from cchc_indicators.service import figures
 from cchc_indicators.store.dossiers import open_dossiers_due_before
+from cchc_shared.auth import CurrentPrincipal
 from cchc_shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(tags=["dossiers"])
@@ -31,6 +33,7 @@ router = APIRouter(tags=["dossiers"])
 async def overdue_dossiers(
     request: Request,
     ctx: Ctx,
+    principal: CurrentPrincipal,
     org_unit: OrgUnitQuery = None,
     due_within_days: Annotated[
         int, Query(ge=0, le=90, description="Also list open dossiers due within N days.")
@@ -42,8 +45,9 @@ async def overdue_dossiers(
     """`overdue_open` counts open dossiers overdue by the end of today (from the aggregates);
     `items` lists open dossiers due before now + N days, oldest due first, each `overdue`
     (judged now) or `due_soon`."""
+    unit_ref = await org_unit_param(ctx, principal, org_unit)
     with problems():
-        scope = figures.resolve_scope(ctx, org_unit, boundaries)
+        scope = figures.resolve_scope(ctx, unit_ref, boundaries)
     after = _cursor(decode_cursor(cursor))
 
     async def compute() -> dict[str, Any]:
@@ -79,7 +83,7 @@ async def overdue_dossiers(
             else None,
         }
 
-    return await answer(request, ctx, compute)
+    return await answer(request, ctx, principal, compute)
 
 
 def _cursor(values: list[Any] | None) -> tuple[datetime, str] | None:

@@ -14,14 +14,17 @@ from cchc_indicators.api.common import (
     encode_cursor,
     figure_fields,
     instant,
+    org_unit_param,
     period_param,
     problems,
     unit_fields,
+    visible_units,
 )
 from cchc_indicators.domain.catalogue import CATALOGUE
 from cchc_indicators.domain.periods import Grain
 from cchc_indicators.service import figures
 from cchc_indicators.service.figures import Boundaries, Breakdown
+from cchc_shared.auth import SCOPE_NOTE, CurrentPrincipal
 
 router = APIRouter(tags=["indicators"])
 
@@ -40,7 +43,7 @@ OrgUnitQuery = Annotated[
     str | None,
     Query(
         description="Org unit id (UUID), code (MaDinhDanh) or slug; its whole subtree counts. "
-        "Omitted: every unit. (Đơn vị, tính cả các đơn vị trực thuộc.)",
+        "Omitted: every unit. (Đơn vị, tính cả các đơn vị trực thuộc.)" + SCOPE_NOTE,
         max_length=100,
     ),
 ]
@@ -57,9 +60,14 @@ Cursor = Annotated[str | None, Query(max_length=500, description="Opaque cursor 
 
 @router.get("/api/v1/indicators", summary="The indicator catalogue (Danh mục chỉ số)")
 async def list_indicators(
-    request: Request, ctx: Ctx, limit: Limit = 50, cursor: Cursor = None
+    request: Request,
+    ctx: Ctx,
+    principal: CurrentPrincipal,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Response:
-    """Every indicator of indicators.md with its Vietnamese name, unit and source."""
+    """Every indicator of indicators.md with its Vietnamese name, unit and source (the same for
+    every caller: it names no org unit)."""
     after = decode_cursor(cursor)
     start = int(after[0]) if after and isinstance(after[0], int) else 0
     page = CATALOGUE[start : start + limit]
@@ -84,7 +92,7 @@ async def list_indicators(
     async def compute() -> dict[str, Any]:
         return content
 
-    return await answer(request, ctx, compute)
+    return await answer(request, ctx, principal, compute)
 
 
 @router.get(
@@ -94,6 +102,7 @@ async def list_indicators(
 async def indicator_values(
     request: Request,
     ctx: Ctx,
+    principal: CurrentPrincipal,
     code: CodePath,
     period: PeriodQuery = "this_year",
     org_unit: OrgUnitQuery = None,
@@ -109,8 +118,9 @@ async def indicator_values(
     """The value for the org unit's subtree and, with `by`, one row per group."""
     definition = definition_of(code)
     chosen = period_param(ctx, period)
+    unit_ref = await org_unit_param(ctx, principal, org_unit)
     with problems():
-        scope = figures.resolve_scope(ctx, org_unit, boundaries)
+        scope = figures.resolve_scope(ctx, unit_ref, boundaries)
 
     async def compute() -> dict[str, Any]:
         result = await figures.values(ctx, definition, chosen, scope, by)
@@ -132,7 +142,7 @@ async def indicator_values(
             ],
         }
 
-    return await answer(request, ctx, compute)
+    return await answer(request, ctx, principal, compute)
 
 
 @router.get(
@@ -142,6 +152,7 @@ async def indicator_values(
 async def indicator_series(
     request: Request,
     ctx: Ctx,
+    principal: CurrentPrincipal,
     code: CodePath,
     from_: Annotated[str, Query(alias="from", max_length=40, description="First period.")],
     to: Annotated[str, Query(max_length=40, description="Last period.")],
@@ -152,8 +163,9 @@ async def indicator_series(
     """One point per period from `from` to `to`; periods that have not started are left out."""
     definition = definition_of(code)
     period_param(ctx, from_, "query.from")
+    unit_ref = await org_unit_param(ctx, principal, org_unit)
     with problems():
-        scope = figures.resolve_scope(ctx, org_unit, boundaries)
+        scope = figures.resolve_scope(ctx, unit_ref, boundaries)
 
     async def compute() -> dict[str, Any]:
         points = await figures.series(ctx, definition, from_, to, grain, scope)
@@ -168,7 +180,7 @@ async def indicator_series(
             "points": [{"period": p.period.label, **figure_fields(p.figure)} for p in points],
         }
 
-    return await answer(request, ctx, compute)
+    return await answer(request, ctx, principal, compute)
 
 
 @router.get(
@@ -178,6 +190,7 @@ async def indicator_series(
 async def indicator_ranking(
     request: Request,
     ctx: Ctx,
+    principal: CurrentPrincipal,
     code: CodePath,
     period: PeriodQuery = "this_year",
     level: Annotated[
@@ -186,12 +199,17 @@ async def indicator_ranking(
     order: Annotated[Literal["desc", "asc"], Query(description="Best first: `desc`.")] = "desc",
     boundaries: BoundariesQuery = "receipt",
 ) -> Response:
-    """Every unit of the level valid in the period, by its subtree's value; no value last."""
+    """Every unit of the level valid in the period, by its subtree's value; no value last.
+
+    A caller limited to an org unit gets the units of its subtree only, each with its rank among
+    all units of the level (its own standing; the other units' figures are not shown)."""
     definition = definition_of(code)
     chosen = period_param(ctx, period)
+    visible = visible_units(ctx, principal)
 
     async def compute() -> dict[str, Any]:
-        ranked = await figures.ranking(ctx, definition, chosen, level, order == "desc", boundaries)
+        ranking = await figures.ranking(ctx, definition, chosen, level, order == "desc", boundaries)
+        ranked = [r for r in ranking if visible(r.unit)]
         return {
             "indicator": definition.code.value,
             "name": definition.name,
@@ -204,4 +222,4 @@ async def indicator_ranking(
             ],
         }
 
-    return await answer(request, ctx, compute)
+    return await answer(request, ctx, principal, compute)

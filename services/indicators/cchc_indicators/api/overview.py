@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 from cchc_indicators.api.common import (
     Ctx,
     answer,
+    descendant_check,
     figure_fields,
     instant,
     period_param,
@@ -21,6 +22,7 @@ from cchc_indicators.domain.catalogue import BY_CODE, IndicatorCode
 from cchc_indicators.domain.evaluate import evaluate
 from cchc_indicators.service import figures
 from cchc_indicators.store import reference
+from cchc_shared.auth import CurrentPrincipal, ensure_in_scope
 
 router = APIRouter(tags=["overview"])
 
@@ -44,13 +46,22 @@ TILES = (
 async def org_unit_overview(
     request: Request,
     ctx: Ctx,
-    org_unit: Annotated[str, Path(max_length=100, description="Unit id, code or slug.")],
+    principal: CurrentPrincipal,
+    org_unit: Annotated[
+        str,
+        Path(
+            max_length=100,
+            description="Unit id, code or slug; within your org unit's subtree when your "
+            "account is limited to one (403 otherwise).",
+        ),
+    ],
     period: PeriodQuery = "this_month",
     boundaries: BoundariesQuery = "receipt",
 ) -> Response:
     """Each key indicator with its value, the previous period's value, and the status of the
     targets set on it for this unit (or province-wide targets, for a top-level unit)."""
     chosen = period_param(ctx, period)
+    await ensure_in_scope(principal, org_unit, descendant_check(ctx), field="path.org_unit")
     with problems():
         scope = figures.resolve_scope(ctx, org_unit, boundaries, "path.org_unit")
     unit = scope.unit
@@ -101,4 +112,4 @@ async def org_unit_overview(
             "items": tiles,
         }
 
-    return await answer(request, ctx, compute)
+    return await answer(request, ctx, principal, compute)

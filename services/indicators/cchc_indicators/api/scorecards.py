@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from cchc_indicators.api.common import Ctx, answer, figure_fields, instant
+from cchc_indicators.api.common import (
+    Ctx,
+    answer,
+    figure_fields,
+    instant,
+    sees_province_wide,
+    visible_units,
+)
 from cchc_indicators.domain.catalogue import BY_CODE, IndicatorCode
+from cchc_indicators.service.context import ReadContext
 from cchc_indicators.service.targets import Evaluation, due_date, scorecard
 from cchc_indicators.store import reference
+from cchc_shared.auth import CurrentPrincipal, Principal
 from cchc_shared.errors import NotFound
 from cchc_shared.types import IsoDate
 
@@ -65,6 +75,7 @@ def evaluation_fields(e: Evaluation) -> dict[str, Any]:
 async def plan_scorecard(
     request: Request,
     ctx: Ctx,
+    principal: CurrentPrincipal,
     plan_id: Annotated[uuid.UUID, Query(description="The plan's id.")],
     at: Annotated[
         IsoDate | None, Query(description="Evaluate as of this date (default: today).")
@@ -74,6 +85,10 @@ async def plan_scorecard(
 
     Status: `achieved`, `on_track` / `at_risk` (before the due date, by the trend of the last
     three complete months), `missed` (after it), `no_data`.
+
+    A caller limited to an org unit gets the targets set on units of its subtree only, and the
+    province-wide ones only when its unit is the province's top unit: a target's figure is the
+    figure of its unit's whole subtree.
     """
     plan = await reference.plan_by_id(ctx.session, plan_id)
     if plan is None:
@@ -81,7 +96,8 @@ async def plan_scorecard(
     when = at or ctx.today
 
     async def compute() -> dict[str, Any]:
-        evaluations = await scorecard(ctx, plan, when)
+        shown = _shown_targets(ctx, principal)
+        evaluations = [e for e in await scorecard(ctx, plan, when) if shown(e)]
         return {
             "plan_id": str(plan.id),
             "plan_code": plan.code,
@@ -92,4 +108,17 @@ async def plan_scorecard(
             "items": [evaluation_fields(e) for e in evaluations],
         }
 
-    return await answer(request, ctx, compute)
+    return await answer(request, ctx, principal, compute)
+
+
+def _shown_targets(ctx: ReadContext, principal: Principal) -> Callable[[Evaluation], bool]:
+    visible = visible_units(ctx, principal)
+    province_wide = sees_province_wide(ctx, principal)
+
+    def shown(e: Evaluation) -> bool:
+        if e.target.scope_org_unit_id is None:
+            return province_wide
+        unit = ctx.tree.find(str(e.target.scope_org_unit_id))
+        return unit is not None and visible(unit)
+
+    return shown

@@ -6,10 +6,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from cchc_indicators.api.common import Ctx, answer, instant, period_param, problems, unit_fields
+from cchc_indicators.api.common import (
+    Ctx,
+    answer,
+    instant,
+    org_unit_param,
+    period_param,
+    problems,
+    unit_fields,
+)
 from cchc_indicators.api.indicators import BoundariesQuery, OrgUnitQuery, PeriodQuery
 from cchc_indicators.service import figures
 from cchc_indicators.service.scores import qd766
+from cchc_shared.auth import CurrentPrincipal
 
 router = APIRouter(tags=["scores"])
 
@@ -18,6 +27,7 @@ router = APIRouter(tags=["scores"])
 async def qd766_scores(
     request: Request,
     ctx: Ctx,
+    principal: CurrentPrincipal,
     period: PeriodQuery = "this_year",
     org_unit: OrgUnitQuery = None,
     boundaries: BoundariesQuery = "receipt",
@@ -25,8 +35,9 @@ async def qd766_scores(
     """Estimates by the portal's rule, score = max × min(1, ratio / threshold); where the
     portal's official score is known, the portal's stands."""
     chosen = period_param(ctx, period)
+    unit_ref = await org_unit_param(ctx, principal, org_unit)
     with problems():
-        scope = figures.resolve_scope(ctx, org_unit, boundaries)
+        scope = figures.resolve_scope(ctx, unit_ref, boundaries)
 
     async def compute() -> dict[str, Any]:
         scores = await qd766(ctx, chosen, scope)
@@ -50,4 +61,4 @@ async def qd766_scores(
             ],
         }
 
-    return await answer(request, ctx, compute)
+    return await answer(request, ctx, principal, compute)

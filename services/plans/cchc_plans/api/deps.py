@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from cchc_shared.auth import Principal, Role, require_roles
+from cchc_shared.auth import Principal, Role, require_roles, require_unscoped_roles
 
 
 def actor_of(principal: Principal) -> str:
@@ -17,7 +17,10 @@ def actor_of(principal: Principal) -> str:
 
 
 Planner = Annotated[Principal, Depends(require_roles(Role.PLANNER))]
-"""Writes plans, targets, tasks and org units (Sở Nội vụ)."""
+"""Writes org units (Sở Nội vụ); one limited to an org unit, within its subtree only."""
+PlanWriter = Annotated[Principal, Depends(require_unscoped_roles(Role.PLANNER))]
+"""Writes the province's documents: plans, targets, tasks, index frameworks, results and links.
+A planner limited to an org unit does not: a plan document spans the province."""
 Reporter = Annotated[Principal, Depends(require_roles(Role.PLANNER, Role.AGENCY_OFFICER))]
 """Reports progress and figures (an agency officer, within its org unit's subtree)."""
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cchc_plans.api.deps import Cursor, Limit, Planner, actor_of
+from cchc_plans.api.deps import Cursor, Limit, PlanWriter, actor_of
 from cchc_plans.api.index_schemas import LinkIn, LinkOut
 from cchc_plans.api.index_views import link_out
 from cchc_plans.api.indices import OptionalFrameworkQuery
@@ -44,7 +44,7 @@ async def _items(session: AsyncSession, links: list[IndexLink]) -> ItemsByKey:
     responses=unchanged_answer(LinkOut, "The same link existed"),
 )
 async def create_link(
-    session: DbSession, body: LinkIn, principal: Planner, response: Response
+    session: DbSession, body: LinkIn, principal: PlanWriter, response: Response
 ) -> LinkOut:
     """Link a task (`task_id`) or a target (`target_id`) to an index component. The plan is not
     amended; the link is audited. The same link again answers 200 with the existing one.
@@ -97,7 +97,7 @@ async def list_links(
 
 
 @router.delete("/{link_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_link(session: DbSession, link_id: uuid.UUID, principal: Planner) -> Response:
+async def delete_link(session: DbSession, link_id: uuid.UUID, principal: PlanWriter) -> Response:
     """Remove a link (audited). Xóa liên kết."""
     await unlink(session, link_id, actor=actor_of(principal))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

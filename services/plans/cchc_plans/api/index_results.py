@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cchc_plans.api.deps import Cursor, Limit, Planner, actor_of
+from cchc_plans.api import scope
+from cchc_plans.api.deps import Cursor, Limit, PlanWriter, actor_of
 from cchc_plans.api.index_bodies import read_index_file
 from cchc_plans.api.index_schemas import LoadedUnitOut, ResultDetail, ResultOut, ResultsLoaded
 from cchc_plans.api.index_views import result_detail, result_out
@@ -29,6 +30,7 @@ from cchc_plans.store import indices as store
 from cchc_plans.store import org_units
 from cchc_plans.store.models import IndexFramework, OrgUnit
 from cchc_plans.store.pagination import BadCursor, page
+from cchc_shared.auth import CurrentPrincipal
 from cchc_shared.db import DbSession
 from cchc_shared.errors import NotFound
 
@@ -83,7 +85,7 @@ _RESULTS_EXISTED = unchanged_answer(ResultsLoaded, "Every unit had a result: cha
     responses=_RESULTS_EXISTED,
 )
 async def post_results(
-    session: DbSession, body: ResultsDocument, principal: Planner, response: Response
+    session: DbSession, body: ResultsDocument, principal: PlanWriter, response: Response
 ) -> ResultsLoaded:
     """Load one index's results for one year (JSON). Each unit listed gets exactly the result
     the document states (scores left out are dropped); the same document again changes nothing.
@@ -103,7 +105,7 @@ async def post_results(
     openapi_extra=_RESULTS_FILE,
 )
 async def import_results(
-    request: Request, session: DbSession, principal: Planner, response: Response
+    request: Request, session: DbSession, principal: PlanWriter, response: Response
 ) -> ResultsLoaded:
     """Load a results file: CSV (`text/csv`), YAML or JSON, as `POST /api/v1/indices/results`.
     A fault in a CSV file is named by its row (`body.rows[4].appraised`, line 6 of the file).
@@ -121,6 +123,7 @@ async def import_results(
 )
 async def list_results(
     session: DbSession,
+    principal: CurrentPrincipal,
     framework: OptionalFrameworkQuery = None,
     year: Annotated[int | None, Query(ge=1990, le=2100, description="Year assessed.")] = None,
     level: Annotated[Level | None, Query(description="Units of this level (cấp).")] = None,
@@ -136,13 +139,20 @@ async def list_results(
     and published rank; `GET /api/v1/indices/rankings` ranks them.
 
     Kết quả chỉ số đã nạp, kèm tổng điểm (công bố, hoặc cộng các lĩnh vực) và thứ hạng công
-    bố."""
+    bố.
+
+    A principal limited to an org unit gets the results of its subtree's units only, and 403
+    for a `unit` outside it."""
     org_unit = await unit_or_422(session, unit, province) if unit else None
+    if org_unit is not None:
+        await scope.ensure_visible(session, principal, org_unit.id, "query.unit")
+    seen = await scope.visible(session, principal)
     stmt = store.results_query(
         framework_code=framework,
         year=year,
         level=level,
         org_unit_id=org_unit.id if org_unit else None,
+        org_unit_ids=None if seen is None else seen.ids,
     )
     try:
         rows = await store.results_page(session, stmt, cursor, limit)
@@ -172,7 +182,9 @@ async def _context(
     response_model=ResultDetail,
     summary="One unit's result with its component scores (Kết quả chi tiết của một đơn vị)",
 )
-async def get_result(session: DbSession, result_id: uuid.UUID) -> ResultDetail:
+async def get_result(
+    session: DbSession, result_id: uuid.UUID, principal: CurrentPrincipal
+) -> ResultDetail:
     """A unit's result for a year: every component's self-assessed, appraised and survey scores
     with evidence, the score the analysis uses, the total and the rank among its peers.
 
@@ -181,6 +193,7 @@ async def get_result(session: DbSession, result_id: uuid.UUID) -> ResultDetail:
     result = await store.result(session, result_id)
     if result is None:
         raise NotFound("index result", result_id)
+    await scope.ensure_visible(session, principal, result.org_unit_id, "path.result_id")
     found = await standings(session, result.framework_code, result.year, result.level)
     mine = next(s for s in found if s.result.id == result.id)
     framework_row, unit_row = await _context(session, result.framework_id, result.org_unit_id)

@@ -11,7 +11,8 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cchc_plans.api.deps import Cursor, Limit, Planner, actor_of
+from cchc_plans.api import scope
+from cchc_plans.api.deps import Cursor, Limit, PlanWriter, actor_of
 from cchc_plans.api.index_bodies import read_index_file
 from cchc_plans.api.index_schemas import (
     AnalysisOut,
@@ -54,6 +55,7 @@ from cchc_plans.store import indices as store
 from cchc_plans.store import org_units
 from cchc_plans.store.models import IndexFramework, OrgUnit
 from cchc_plans.store.pagination import BadCursor, encode_cursor, page
+from cchc_shared.auth import CurrentPrincipal
 from cchc_shared.db import DbSession
 from cchc_shared.errors import FieldError, NotFound, ValidationFailed
 
@@ -130,7 +132,7 @@ _FRAMEWORK_EXISTED = unchanged_answer(FrameworkLoaded, "The version existed: upd
     responses=_FRAMEWORK_EXISTED,
 )
 async def post_framework(
-    session: DbSession, body: FrameworkDocument, principal: Planner, response: Response
+    session: DbSession, body: FrameworkDocument, principal: PlanWriter, response: Response
 ) -> FrameworkLoaded:
     """Load a framework version (JSON). The same code and version again replaces its nodes
     (e.g. with the official maximum scores); an identical document changes nothing. A node
@@ -153,7 +155,7 @@ async def post_framework(
     openapi_extra=_FRAMEWORK_FILE,
 )
 async def import_framework(
-    request: Request, session: DbSession, principal: Planner, response: Response
+    request: Request, session: DbSession, principal: PlanWriter, response: Response
 ) -> FrameworkLoaded:
     """Load a framework file (YAML or JSON), as `POST /api/v1/indices/frameworks`.
 
@@ -221,6 +223,7 @@ async def _framework_of(session: AsyncSession, result_framework_id: uuid.UUID) -
 )
 async def rankings(
     session: DbSession,
+    principal: CurrentPrincipal,
     framework: FrameworkQuery,
     year: YearQuery,
     level: Annotated[Level, Query(description="Units of this level (cấp đơn vị).")],
@@ -231,12 +234,18 @@ async def rankings(
     rank when given, else the rank computed from the totals (equal totals share a rank).
 
     Các đơn vị cùng cấp có kết quả trong năm, xếp từ cao xuống: theo thứ hạng công bố nếu có,
-    nếu không thì theo tổng điểm (bằng điểm thì đồng hạng)."""
+    nếu không thì theo tổng điểm (bằng điểm thì đồng hạng).
+
+    A principal limited to an org unit gets the units of its subtree only, each with its rank
+    among all units of the level."""
     try:
         start = decode_offset(cursor)
     except BadCursor as exc:
         raise bad_cursor() from exc
     found = await standings(session, framework, year, level)
+    seen = await scope.visible(session, principal)
+    if seen is not None:
+        found = [s for s in found if s.result.org_unit_id in seen]
     units = await _units(session, [s.result.org_unit_id for s in found[start : start + limit]])
     items = [
         StandingOut(
@@ -277,6 +286,7 @@ async def unit_or_422(session: AsyncSession, ref: str, province: str | None) -> 
 )
 async def analysis(
     session: DbSession,
+    principal: CurrentPrincipal,
     framework: FrameworkQuery,
     year: YearQuery,
     unit: UnitQuery,
@@ -296,6 +306,7 @@ async def analysis(
     khi biết điểm tối đa), mức thay đổi so với năm trước của từng thành phần và tổng điểm, và
     thứ hạng so với các đơn vị cùng cấp."""
     org_unit = await unit_or_422(session, unit, province)
+    await scope.ensure_visible(session, principal, org_unit.id, "query.unit")
     now = await standing_of(session, framework, year, org_unit.id)
     if now is None:
         raise NotFound(f"{framework} result of {org_unit.code} for", year)

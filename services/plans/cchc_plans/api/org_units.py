@@ -1,4 +1,5 @@
-"""`/api/v1/org-units`: the hierarchy valid at a date, and planners' edits of it."""
+"""`/api/v1/org-units`: the hierarchy valid at a date, and planners' edits of it. A principal
+limited to an org unit reads and edits its subtree only (`api.scope`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import date
 from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cchc_plans.api import scope
 from cchc_plans.api.deps import Cursor, Limit, Planner, actor_of
 from cchc_plans.api.schemas import AuditOut, OrgUnitCreate, OrgUnitOut, OrgUnitPatch, Page
 from cchc_plans.api.views import audit_view, org_unit_views
@@ -18,6 +20,7 @@ from cchc_plans.service.org_units import UnitChange, change_unit, create_unit
 from cchc_plans.store import audit, org_units
 from cchc_plans.store.models import OrgUnit
 from cchc_plans.store.pagination import BadCursor, page
+from cchc_shared.auth import CurrentPrincipal, Forbidden, Principal
 from cchc_shared.db import DbSession
 from cchc_shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 from cchc_shared.types import IsoDate
@@ -32,19 +35,25 @@ def bad_cursor() -> ValidationFailed:
 @router.get("", response_model=Page[OrgUnitOut])
 async def list_org_units(
     session: DbSession,
+    principal: CurrentPrincipal,
     at: IsoDate | None = Query(None, description="The tree valid that day (default: today)."),
     all_periods: bool = Query(
         False, description="Every unit whatever its validity (ignores `at`)."
     ),
     level: Level | None = None,
     province: str | None = Query(None, max_length=64),
-    parent_id: uuid.UUID | None = None,
+    parent_id: uuid.UUID | None = Query(
+        None, description="Children of this unit (within your subtree when you are limited)."
+    ),
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[OrgUnitOut]:
-    """Org units valid on a day (đơn vị hành chính tại một ngày), flat with `parent_id`."""
+    """Org units valid on a day (đơn vị hành chính tại một ngày), flat with `parent_id`. A
+    principal limited to an org unit gets the units of its subtree only."""
+    seen = await scope.visible(session, principal)
     parent_code = None
     if parent_id is not None:
+        await scope.ensure_visible(session, principal, parent_id, "query.parent_id")
         parent = await org_units.get(session, parent_id)
         if parent is None:
             return Page(items=[], next_cursor=None)
@@ -55,6 +64,8 @@ async def list_org_units(
         province=province,
         parent_code=parent_code,
     )
+    if seen is not None:
+        stmt = stmt.where(OrgUnit.id.in_(seen.ids))
     try:
         rows = await org_units.list_page(session, stmt, cursor, limit)
     except BadCursor as exc:
@@ -63,7 +74,9 @@ async def list_org_units(
     return Page(items=await org_unit_views(session, items), next_cursor=next_cursor)
 
 
-async def _unit(session: AsyncSession, unit_id: uuid.UUID) -> OrgUnit:
+async def _unit(session: AsyncSession, unit_id: uuid.UUID, principal: Principal) -> OrgUnit:
+    """The unit, within the principal's subtree (403), held (404)."""
+    await scope.ensure_visible(session, principal, unit_id, "path.unit_id")
     unit = await org_units.get(session, unit_id)
     if unit is None:
         raise NotFound("org unit", unit_id)
@@ -71,16 +84,22 @@ async def _unit(session: AsyncSession, unit_id: uuid.UUID) -> OrgUnit:
 
 
 @router.get("/{unit_id}", response_model=OrgUnitOut)
-async def get_org_unit(session: DbSession, unit_id: uuid.UUID) -> OrgUnitOut:
-    return (await org_unit_views(session, [await _unit(session, unit_id)]))[0]
+async def get_org_unit(
+    session: DbSession, unit_id: uuid.UUID, principal: CurrentPrincipal
+) -> OrgUnitOut:
+    return (await org_unit_views(session, [await _unit(session, unit_id, principal)]))[0]
 
 
 @router.get("/{unit_id}/history", response_model=Page[AuditOut])
 async def org_unit_history(
-    session: DbSession, unit_id: uuid.UUID, limit: Limit = 50, cursor: Cursor = None
+    session: DbSession,
+    unit_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[AuditOut]:
     """Every change of the unit: who, when, before and after."""
-    await _unit(session, unit_id)
+    await _unit(session, unit_id, principal)
     try:
         rows = await audit.list_for_entity(session, unit_id, cursor, limit)
     except BadCursor as exc:
@@ -109,6 +128,29 @@ async def _successor_codes(session: AsyncSession, ids: list[uuid.UUID]) -> list[
     return [codes[i] for i in ids]
 
 
+async def _ensure_may_place(
+    session: AsyncSession,
+    principal: Principal,
+    parent_id: uuid.UUID | None,
+    successor_ids: list[uuid.UUID],
+    *,
+    top: bool,
+) -> None:
+    """A limited planner's unit goes under, and hands over to, units of its subtree only; it
+    makes no top-level unit (``top``)."""
+    if principal.org_unit_scope is None:
+        return
+    if top:
+        raise Forbidden(
+            "A top-level unit is made only by a principal with no org-unit limit.",
+            field="body.parent_id",
+        )
+    if parent_id is not None:
+        await scope.ensure_visible(session, principal, parent_id, "body.parent_id")
+    for i, successor in enumerate(successor_ids):
+        await scope.ensure_visible(session, principal, successor, f"body.successor_ids[{i}]")
+
+
 def _check_period(valid_from: date | None, valid_to: date | None) -> None:
     if valid_from and valid_to and valid_to < valid_from:
         raise ValidationFailed([FieldError(field="body.valid_to", message="ends before it starts")])
@@ -118,7 +160,11 @@ def _check_period(valid_from: date | None, valid_to: date | None) -> None:
 async def create_org_unit(
     session: DbSession, body: OrgUnitCreate, principal: Planner
 ) -> OrgUnitOut:
-    """Add a unit (a planner's edit; units also arrive from the one-stop agency list)."""
+    """Add a unit (a planner's edit; units also arrive from the one-stop agency list). A planner
+    limited to an org unit adds units under its subtree only."""
+    await _ensure_may_place(
+        session, principal, body.parent_id, body.successor_ids, top=body.parent_id is None
+    )
     _check_period(body.valid_from, body.valid_to)
     if await org_units.by_code(session, body.code) is not None:
         raise Conflict(f"org unit {body.code} exists already")
@@ -158,8 +204,12 @@ async def update_org_unit(
     session: DbSession, unit_id: uuid.UUID, body: OrgUnitPatch, principal: Planner
 ) -> OrgUnitOut:
     """Change a unit with an effective date: to end it, set `valid_to` (its last day) and
-    `successor_ids`; history is kept, never overwritten."""
-    unit = await org_units.by_code(session, (await _unit(session, unit_id)).code, for_update=True)
+    `successor_ids`; history is kept, never overwritten. A planner limited to an org unit
+    changes units of its subtree only, and keeps them there."""
+    found = await _unit(session, unit_id, principal)
+    top = "parent_id" in body.model_fields_set and body.parent_id is None
+    await _ensure_may_place(session, principal, body.parent_id, body.successor_ids or [], top=top)
+    unit = await org_units.by_code(session, found.code, for_update=True)
     assert unit is not None
     sent = body.model_dump(exclude_unset=True)
     _check_period(sent.get("valid_from", unit.valid_from), sent.get("valid_to", unit.valid_to))

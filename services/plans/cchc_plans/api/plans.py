@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cchc_plans.api.bodies import read_document
-from cchc_plans.api.deps import Cursor, Limit, Planner, Reason, actor_of
+from cchc_plans.api.deps import Cursor, Limit, PlanWriter, Reason, actor_of
 from cchc_plans.api.org_units import bad_cursor
 from cchc_plans.api.schemas import (
     FILE_PROBLEMS,
@@ -75,7 +75,7 @@ async def import_plan(
     request: Request,
     response: Response,
     session: DbSession,
-    principal: Planner,
+    principal: PlanWriter,
     reason: Reason = None,
 ) -> ImportResult:
     """Import a plan document (YAML or JSON). A new plan is `issued` unless the document says
@@ -89,7 +89,7 @@ async def import_plan(
 
 @router.post("/api/v1/plans", response_model=ImportResult, status_code=status.HTTP_201_CREATED)
 async def create_plan(
-    session: DbSession, body: PlanDocument, principal: Planner, response: Response
+    session: DbSession, body: PlanDocument, principal: PlanWriter, response: Response
 ) -> ImportResult:
     """Create a plan (a draft unless `status: issued`); 409 if its code exists in its province."""
     raw = body.model_dump(mode="python", by_alias=True, exclude_unset=True)
@@ -151,7 +151,7 @@ async def update_plan(
     session: DbSession,
     plan_id: uuid.UUID,
     body: PlanPatch,
-    principal: Planner,
+    principal: PlanWriter,
     reason: Reason = None,
 ) -> PlanDetail:
     """Change the header or the status: `issued` issues a draft, `closed` closes an issued plan.
@@ -263,7 +263,7 @@ async def add_target(
     session: DbSession,
     plan_id: uuid.UUID,
     body: TargetDoc,
-    principal: Planner,
+    principal: PlanWriter,
     reason: Reason = None,
 ) -> TargetOut:
     """Add a target (to an issued plan only as an amendment, with `reason`)."""
@@ -292,7 +292,11 @@ async def add_target(
     "/api/v1/plans/{plan_id}/tasks", response_model=TaskOut, status_code=status.HTTP_201_CREATED
 )
 async def add_task(
-    session: DbSession, plan_id: uuid.UUID, body: TaskDoc, principal: Planner, reason: Reason = None
+    session: DbSession,
+    plan_id: uuid.UUID,
+    body: TaskDoc,
+    principal: PlanWriter,
+    reason: Reason = None,
 ) -> TaskOut:
     """Add a task (to an issued plan only as an amendment, with `reason`)."""
     added = body.model_dump(mode="python", exclude_unset=True)

@@ -7,17 +7,18 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from cchc_plans.api.deps import Cursor, Limit, Planner, Reason, Reporter, actor_of
+from cchc_plans.api import scope
+from cchc_plans.api.deps import Cursor, Limit, PlanWriter, Reason, Reporter, actor_of
 from cchc_plans.api.org_units import bad_cursor
 from cchc_plans.api.plans import item_relocate
 from cchc_plans.api.schemas import FigureIn, FigureOut, Page, TargetOut, TargetPatch
 from cchc_plans.api.views import figure_view, target_view
 from cchc_plans.service.documents import change_plan
 from cchc_plans.service.figures import FigureReport, report_figure
-from cchc_plans.store import figures, org_units, plans
+from cchc_plans.store import figures, plans
 from cchc_plans.store.models import Plan, Target
 from cchc_plans.store.pagination import BadCursor, page
-from cchc_shared.auth import ensure_in_scope
+from cchc_shared.auth import CurrentPrincipal
 from cchc_shared.db import DbSession
 from cchc_shared.errors import Conflict, NotFound
 
@@ -43,7 +44,7 @@ async def update_target(
     session: DbSession,
     target_id: uuid.UUID,
     body: TargetPatch,
-    principal: Planner,
+    principal: PlanWriter,
     reason: Reason = None,
 ) -> TargetOut:
     """Change a target (of an issued plan only as an amendment, with `reason`)."""
@@ -77,11 +78,7 @@ async def add_report(
     """Report a figure for a `reported` target (số liệu báo cáo): a numerator and denominator, or
     a value. A second figure for the same period and org unit supersedes the first; both stay.
     A principal scoped to an org unit reports for its subtree only."""
-    await ensure_in_scope(
-        principal,
-        body.org_unit_id,
-        lambda unit, scope: org_units.is_descendant(session, unit, scope),
-    )
+    await scope.ensure_visible(session, principal, body.org_unit_id, "body.org_unit_id")
     figure = await report_figure(
         session,
         target_id,
@@ -103,15 +100,23 @@ async def add_report(
 async def list_reports(
     session: DbSession,
     target_id: uuid.UUID,
+    principal: CurrentPrincipal,
     include_superseded: bool = False,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[FigureOut]:
-    """Figures reported for the target; with `include_superseded`, the corrected ones too."""
+    """Figures reported for the target; with `include_superseded`, the corrected ones too. A
+    principal limited to an org unit gets the figures of its subtree's units only."""
     await _target(session, target_id)
+    seen = await scope.visible(session, principal)
     try:
         rows = await figures.figures_page(
-            session, target_id, include_superseded=include_superseded, cursor=cursor, limit=limit
+            session,
+            target_id,
+            include_superseded=include_superseded,
+            cursor=cursor,
+            limit=limit,
+            org_unit_ids=None if seen is None else seen.ids,
         )
     except BadCursor as exc:
         raise bad_cursor() from exc

@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, status
 
-from cchc_plans.api.deps import Cursor, Limit, Planner, Reason, Reporter, actor_of
+from cchc_plans.api import scope
+from cchc_plans.api.deps import Cursor, Limit, PlanWriter, Reason, Reporter, actor_of
 from cchc_plans.api.org_units import bad_cursor
 from cchc_plans.api.plans import item_relocate
 from cchc_plans.api.schemas import Page, ProgressIn, ProgressOut, TaskOut, TaskPatch
@@ -17,9 +18,9 @@ from cchc_plans.service.clock import today_vn
 from cchc_plans.service.documents import change_plan
 from cchc_plans.service.tasks import ProgressInput, report_progress, task_and_plan
 from cchc_plans.store import org_units, plans
-from cchc_plans.store.models import OrgUnit, Task
+from cchc_plans.store.models import OrgUnit
 from cchc_plans.store.pagination import BadCursor, page
-from cchc_shared.auth import Forbidden, Principal
+from cchc_shared.auth import CurrentPrincipal
 from cchc_shared.db import DbSession
 from cchc_shared.errors import Conflict, FieldError, ValidationFailed
 
@@ -41,13 +42,16 @@ async def _lead(session: DbSession, ref: str) -> OrgUnit:
 @router.get("", response_model=Page[TaskOut])
 async def list_tasks(
     session: DbSession,
+    principal: CurrentPrincipal,
     overdue: bool | None = Query(
         None, description="true: past due and neither done nor cancelled."
     ),
     lead_org_unit: str | None = Query(
         None,
         max_length=100,
-        description="Id or code of the lead unit; tasks led by its group (every department) count.",
+        description="Id or code of the lead unit; tasks led by its group (every department) "
+        "count. A principal limited to an org unit gets the tasks its subtree leads only, and "
+        "403 for a lead unit outside it.",
     ),
     plan_id: uuid.UUID | None = None,
     status_: TaskStatus | None = Query(None, alias="status"),
@@ -55,6 +59,9 @@ async def list_tasks(
     cursor: Cursor = None,
 ) -> Page[TaskOut]:
     today = today_vn()
+    seen = await scope.visible(session, principal)
+    if lead_org_unit:
+        await scope.ensure_visible(session, principal, lead_org_unit, "query.lead_org_unit")
     lead = await _lead(session, lead_org_unit) if lead_org_unit else None
     try:
         rows = await plans.tasks_page(
@@ -66,6 +73,9 @@ async def list_tasks(
             today=today,
             cursor=cursor,
             limit=limit,
+            led_within=None
+            if seen is None
+            else plans.led_within(seen.ids, seen.root, seen.root_parent_id),
         )
     except BadCursor as exc:
         raise bad_cursor() from exc
@@ -84,7 +94,7 @@ async def update_task(
     session: DbSession,
     task_id: uuid.UUID,
     body: TaskPatch,
-    principal: Planner,
+    principal: PlanWriter,
     reason: Reason = None,
 ) -> TaskOut:
     """Change what the plan says of a task (of an issued plan only as an amendment, with
@@ -119,7 +129,7 @@ async def add_progress(
     """Report progress (báo cáo tiến độ): percent complete, status, note and evidence. A
     principal scoped to an org unit reports on the tasks its subtree leads."""
     task, _ = await task_and_plan(session, task_id)
-    await _ensure_may_report(session, principal, task)
+    await scope.ensure_leads(session, principal, task)
     _, report = await report_progress(
         session,
         task_id,
@@ -134,29 +144,18 @@ async def add_progress(
     return progress_view(report)
 
 
-async def _ensure_may_report(session: DbSession, principal: Principal, task: Task) -> None:
-    scope = principal.org_unit_scope
-    if scope is None:
-        return
-    if await org_units.is_descendant(session, str(task.lead_org_unit_id), scope):
-        return
-    if task.lead_group is not None:  # `all-departments`: each department of the province leads
-        unit = await org_units.by_id_or_code(session, scope)
-        parent = (
-            await org_units.by_code(session, unit.parent_code)
-            if unit and unit.parent_code
-            else None
-        )
-        if unit and parent and unit.level == task.lead_group and parent.id == task.lead_org_unit_id:
-            return
-    raise Forbidden(f"task {task.key} is not led within your org unit ({scope})")
-
-
 @router.get("/{task_id}/progress", response_model=Page[ProgressOut])
 async def list_progress(
-    session: DbSession, task_id: uuid.UUID, limit: Limit = 50, cursor: Cursor = None
+    session: DbSession,
+    task_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[ProgressOut]:
-    await task_and_plan(session, task_id)
+    """The task's progress reports, newest last. They are the lead unit's: a principal limited
+    to an org unit reads them for the tasks its subtree leads only."""
+    task, _ = await task_and_plan(session, task_id)
+    await scope.ensure_leads(session, principal, task)
     try:
         rows = await plans.progress_page(session, task_id, cursor, limit)
     except BadCursor as exc:

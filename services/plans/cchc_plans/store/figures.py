@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,8 +36,12 @@ async def figures_page(
     include_superseded: bool,
     cursor: str | None,
     limit: int,
+    org_unit_ids: Collection[uuid.UUID] | None = None,
 ) -> Sequence[ReportedFigure]:
+    """A page of the target's figures; with ``org_unit_ids``, those of these units only."""
     stmt = select(ReportedFigure).where(ReportedFigure.target_id == target_id)
+    if org_unit_ids is not None:
+        stmt = stmt.where(ReportedFigure.org_unit_id.in_(org_unit_ids))
     if not include_superseded:
         stmt = stmt.where(ReportedFigure.superseded_by_id.is_(None))
     keys = [ReportedFigure.reported_at, ReportedFigure.id]

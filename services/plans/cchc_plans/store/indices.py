@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Select, and_, delete, insert, or_, select, text, tuple_
@@ -160,8 +160,11 @@ def results_query(
     year: int | None,
     level: str | None,
     org_unit_id: uuid.UUID | None,
+    org_unit_ids: Collection[uuid.UUID] | None = None,
 ) -> Select[IndexUnitResult]:
     stmt = select(IndexUnitResult)
+    if org_unit_ids is not None:
+        stmt = stmt.where(IndexUnitResult.org_unit_id.in_(org_unit_ids))
     if framework_code is not None:
         stmt = stmt.where(IndexUnitResult.framework_code == framework_code)
     if year is not None:

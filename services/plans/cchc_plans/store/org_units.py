@@ -47,6 +47,11 @@ async def codes_by_id(session: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[u
     return {unit_id: code for unit_id, code in rows.all()}
 
 
+async def all_units(session: AsyncSession) -> list[OrgUnit]:
+    """Every unit held (a few provinces' trees: hundreds to a few thousand rows)."""
+    return list((await session.execute(select(OrgUnit))).scalars())
+
+
 async def in_province(session: AsyncSession, province: str) -> list[OrgUnit]:
     stmt = select(OrgUnit).where(OrgUnit.province == province)
     return list((await session.execute(stmt)).scalars())
@@ -86,19 +91,3 @@ async def by_id_or_code(session: AsyncSession, ref: str) -> OrgUnit | None:
         return await get(session, uuid.UUID(ref))
     except ValueError:
         return await by_code(session, ref)
-
-
-MAX_DEPTH = 16  # province → district → commune is three; a cycle in bad data must not hang us
-
-
-async def is_descendant(session: AsyncSession, unit_ref: str, ancestor_ref: str) -> bool:
-    """Whether the unit lies in the ancestor's subtree (both by id or code)."""
-    unit = await by_id_or_code(session, unit_ref)
-    ancestor = await by_id_or_code(session, ancestor_ref)
-    for _ in range(MAX_DEPTH):
-        if unit is None or ancestor is None:
-            return False
-        if unit.id == ancestor.id:
-            return True
-        unit = await by_code(session, unit.parent_code) if unit.parent_code else None
-    return False

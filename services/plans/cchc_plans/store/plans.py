@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select, text
@@ -125,8 +125,11 @@ async def tasks_page(
     today: date,
     cursor: str | None,
     limit: int,
+    led_within: ColumnElement[bool] | None = None,
 ) -> Sequence[Task]:
     stmt = select(Task).join(Plan, Plan.id == Task.plan_id).where(Task.withdrawn.is_(False))
+    if led_within is not None:
+        stmt = stmt.where(led_within)
     if plan_id is not None:
         stmt = stmt.where(Task.plan_id == plan_id)
     if lead is not None:
@@ -138,6 +141,17 @@ async def tasks_page(
         stmt = stmt.where(is_overdue if overdue else not_(is_overdue))
     keys = [Task.plan_id, Task.position]
     return list((await session.execute(keyset(stmt, keys, cursor, limit))).scalars())
+
+
+def led_within(
+    unit_ids: Collection[uuid.UUID], root: OrgUnit, root_parent_id: uuid.UUID | None
+) -> ColumnElement[bool]:
+    """Tasks a subtree leads: by one of its units, or its root as one of a group."""
+    inside = Task.lead_org_unit_id.in_(unit_ids)
+    if root_parent_id is None:
+        return inside
+    group = and_(Task.lead_group == root.level, Task.lead_org_unit_id == root_parent_id)
+    return or_(inside, group)
 
 
 def _led_by(unit: OrgUnit) -> ColumnElement[bool]:

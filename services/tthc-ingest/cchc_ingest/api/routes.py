@@ -33,7 +33,7 @@ from cchc_ingest.pipeline.write import write_page
 from cchc_ingest.store import jobs, queries, reconciliations, state
 from cchc_ingest.store.raw import raw_connection
 from cchc_shared.app import ServiceContext
-from cchc_shared.auth import Role, require_roles
+from cchc_shared.auth import Role, province_wide_only, require_roles
 from cchc_shared.db import DbSession
 from cchc_shared.errors import Conflict, FieldError, NotFound, ValidationFailed
 from cchc_shared.settings import IngestSettings
@@ -42,7 +42,10 @@ PUSH_SOURCE = "push"
 POLLED_SOURCE = "lgsp"
 MAX_RECONCILE_DAYS = 400
 
-router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
+# The feed's operations are province-wide: a principal limited to an org unit gets 403 on all.
+router = APIRouter(
+    prefix="/api/v1/ingest", tags=["ingest"], dependencies=[Depends(province_wide_only)]
+)
 ADMIN_ONLY = [Depends(require_roles(Role.ADMIN))]
 
 
