@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import asyncpg
+import psutil
 from fastapi import APIRouter, Depends
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -57,9 +58,15 @@ class TestInfra:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+TEST_ROOT_PREFIX = "cchc-test-"
+OWNER_FILE = "owner.pid"
+
+
 def start_test_infra() -> TestInfra:
-    root = Path(tempfile.mkdtemp(prefix="cchc-test-"))
+    reap_orphaned_test_servers()
+    root = Path(tempfile.mkdtemp(prefix=TEST_ROOT_PREFIX))
     os.chmod(root, 0o755)  # noqa: S103  # the embedded PostgreSQL runs as another user when we are root
+    (root / OWNER_FILE).write_text(str(os.getpid()))
     external_db = os.environ.get("CCHC_TEST_DATABASE_URL")
     external_nats = os.environ.get("CCHC_TEST_NATS_URL")
     pg = nats = None
@@ -79,6 +86,36 @@ def start_test_infra() -> TestInfra:
     database_url = make_url(server_url).set(database=database).render_as_string(hide_password=False)
     _create_database(server_url, database)
     return TestInfra(database_url=database_url, nats_url=nats_url, root=root, pg=pg, nats=nats)
+
+
+def reap_orphaned_test_servers(temp_dir: Path | None = None) -> list[Path]:
+    """Stop the embedded servers of test runs that died without stopping them (a SIGKILLed or
+    timed-out pytest), and remove their directories; answer the directories reaped.
+
+    A run's directory names the process that owns it (``owner.pid``): runs still alive, and
+    directories without that file, are left alone.
+    """
+    reaped = []
+    for root in Path(temp_dir or tempfile.gettempdir()).glob(f"{TEST_ROOT_PREFIX}*"):
+        try:
+            owner = int((root / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if psutil.pid_exists(owner):
+            continue
+        servers = [
+            proc
+            for proc in psutil.process_iter(["name", "cmdline"])
+            if proc.info["name"] in {"postgres", "nats-server"}
+            and str(root) in " ".join(proc.info["cmdline"] or [])
+        ]
+        for proc in servers:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(servers, timeout=10)
+        shutil.rmtree(root, ignore_errors=True)
+        reaped.append(root)
+    return reaped
 
 
 def _create_database(server_url: str, database: str) -> None:
