@@ -20,6 +20,7 @@ from types import FrameType
 
 import httpx
 
+from cchc_launcher import leftovers
 from cchc_launcher.migrate import migrate_all
 from cchc_launcher.secrets import SECRETS_FILE, load_or_create_names
 from cchc_launcher.services import GATEWAY, INDICATORS, INGEST, PLANS, SIMULATOR, ServiceEntry
@@ -75,6 +76,13 @@ class System:
         signal.signal(signal.SIGINT, self._on_signal)
         started = time.monotonic()
         try:
+            lock = leftovers.claim(self.state_dir)
+        except leftovers.StateDirBusy as exc:
+            _say(f"error: {exc}")
+            return 1
+        try:
+            if stopped := leftovers.stop(self.state_dir):
+                _say(f"stopped {stopped} processes left by an earlier `cchc up` that was killed")
             database_url, nats_url = self._start_servers()
             _say("applying migrations")
             migrate_all(database_url)
@@ -93,6 +101,7 @@ class System:
             return 1
         finally:
             self.down()
+            lock.close()
 
     def down(self) -> None:
         self.stopping = True
@@ -148,6 +157,7 @@ class System:
             "CCHC_DATABASE_URL": database_url,
             "CCHC_NATS_URL": nats_url,
             "CCHC_STATE_DIR": str(self.state_dir),
+            leftovers.SUPERVISED_BY: str(self.state_dir.resolve()),
             "CCHC_HOST": "127.0.0.1",
             "CCHC_PII_HASH_KEY": secrets["pii_hash_key"],
             # Every service verifies tokens itself, with the keys the gateway publishes.

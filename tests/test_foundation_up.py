@@ -20,6 +20,8 @@ import httpx
 import psutil
 import pytest
 
+from cchc_launcher import leftovers
+
 pytestmark = pytest.mark.slow
 UP_BUDGET_SECONDS = 90
 # Two installations starting side by side share the two cores: each may take twice as long.
@@ -50,6 +52,13 @@ class Installation:
     output: list[str]
     seconds_to_up: float = 0.0
     base_url: str = ""
+    killed: bool = False
+
+    def kill(self) -> None:
+        """SIGKILL the launcher: nothing of what it started gets stopped."""
+        self.killed = True
+        self.process.kill()
+        self.process.wait()
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -111,7 +120,7 @@ def cchc_up(*state_dirs: Path) -> Iterator[list[Installation]]:
             installation.process.send_signal(signal.SIGTERM)
         for installation in installations:
             installation.process.wait(timeout=60)
-    for installation in installations:
+    for installation in (i for i in installations if not i.killed):
         assert installation.process.returncode == 0
         deadline = time.monotonic() + 10
         while our_servers(installation.state_dir) and time.monotonic() < deadline:
@@ -158,3 +167,39 @@ def test_two_fresh_installations_have_their_own_secrets_in_owner_only_files(
         assert two.admin_token(two.secrets["admin_password"]).status_code == 200
         # One installation's administrator password opens nothing in the other.
         assert two.admin_token(one.secrets["admin_password"]).status_code in (400, 401)
+
+
+def leftover_pids(state_dir: Path) -> set[int]:
+    """Services and servers still running from ``state_dir``."""
+    services, servers = leftovers.find(state_dir)
+    return {p.pid for p in services + servers}
+
+
+def test_an_up_after_a_killed_one_stops_its_leftovers_and_one_directory_has_one_launcher(
+    tmp_path: Path,
+) -> None:
+    state_dir = tmp_path / "state"
+    with cchc_up(state_dir) as (first,):
+        first.wait_up(UP_BUDGET_SECONDS)
+        first.kill()
+        orphans = leftover_pids(state_dir)
+        # Simulator, 3 services, gateway, PostgreSQL and NATS live on without their launcher.
+        assert len(orphans) >= 7, orphans
+
+    with cchc_up(state_dir) as (second,):
+        second.wait_up(UP_BUDGET_SECONDS)
+        assert "left by an earlier `cchc up` that was killed" in "".join(second.output)
+        assert not orphans & {p.pid for p in psutil.process_iter() if p.is_running()}
+        assert leftover_pids(state_dir), "the second run's own processes are running"
+
+        busy = subprocess.run(
+            [str(Path(sys.executable).parent / "cchc"), "up"],
+            env=fresh_environment(state_dir),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert busy.returncode == 1
+        assert "another `cchc up` is running" in busy.stdout
+        assert second.process.poll() is None  # the refused one touched nothing of the running
+    assert leftover_pids(state_dir) == set()
