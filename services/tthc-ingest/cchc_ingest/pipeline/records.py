@@ -6,11 +6,9 @@ serialises dossier writers is held only for the writes.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +18,7 @@ import orjson
 from cchc_ingest.domain.dossier import PII_FIELDS, Dossier, PiiHasher, RecordRejected
 from cchc_ingest.domain.facts import derive_facts
 from cchc_ingest.domain.instants import local_date, parse_instant
+from cchc_ingest.memory import paused_gc
 from cchc_ingest.store.dossiers import DossierRow, QuarantineRow
 
 DossierParser = Callable[[object, PiiHasher], Dossier]
@@ -103,20 +102,6 @@ def _changed_at(raw: object) -> datetime | None:
         return parse_instant(raw.get("NgayCapNhat"))
     except ValueError:
         return None
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection inside: parsing a page allocates some hundred thousand
-    containers, none in a cycle, and the collections they trigger rescan every long-lived
-    object of the process (a fifth of the ingest's time). Reference counting frees them."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def prepare_page(

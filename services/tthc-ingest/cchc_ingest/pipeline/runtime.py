@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cchc_ingest.domain.dossier import PiiHasher
-from cchc_ingest.pipeline.records import PreparedPage, parse_page, paused_gc
+from cchc_ingest.memory import paused_gc
+from cchc_ingest.pipeline.records import PreparedPage, parse_page
 from cchc_ingest.pipeline.write import write_page
 from cchc_ingest.sources.base import DossierSource
 from cchc_ingest.store import dossiers
