@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
+from cchc_plans.domain.documents import decimal_number, number_schema
 from cchc_plans.domain.figures import FigureInput, check_figure
 from cchc_plans.domain.lifecycle import LifecycleError, check_content_change, check_transition
 from cchc_plans.domain.org_units import tree_units
@@ -133,3 +136,24 @@ def test_demo_trees_name_every_lead_of_the_shared_plans() -> None:
         assert (province, lead) in slugs
     assert len({u.code for u in units}) == len(units)
     assert len([s for s in slugs if s[1]]) == len(units)  # slugs unique per province
+
+
+class _Score(BaseModel):
+    points: Annotated[Decimal, decimal_number(6, minimum=0), number_schema(6, minimum=0)]
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("999999.9999", Decimal("999999.9999")), ("12.34565", Decimal("12.3456")), (0, Decimal(0))],
+)
+def test_numbers_kept_fit_their_column_after_rounding(given: object, kept: Decimal) -> None:
+    assert _Score(points=given).points == kept  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("given", ["999999.9999999999", "1000000", "-0.5", "nan"])
+def test_numbers_that_would_not_fit_are_refused_before_the_database(given: str) -> None:
+    # 999999.9999999999 is below a million yet rounds to 1000000.0000: Numeric(10, 4) refused it
+    # with a 500 (found by schemathesis); it must be a validation error, as the schema says.
+    with pytest.raises(ValidationError):
+        _Score(points=given)  # type: ignore[arg-type]
+    assert _Score.model_json_schema()["properties"]["points"]["maximum"] == 999999.9999

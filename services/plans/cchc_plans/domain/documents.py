@@ -79,9 +79,10 @@ def drop_final_newline(raw: object) -> object:
 
 
 def decimal_number(integer_digits: int, minimum: int | None = None) -> BeforeValidator:
-    """A number kept as a Decimal of 4 decimal places (finer input is rounded), below
-    10**integer_digits in size and at least `minimum`."""
-    bound = 10**integer_digits
+    """A number kept as a Decimal of 4 decimal places (finer input is rounded), at most
+    ``10**integer_digits - 0.0001`` in size (what a ``Numeric(integer_digits + 4, 4)`` column
+    holds, also after rounding) and at least `minimum`."""
+    largest = _largest(integer_digits)
 
     def to_decimal(raw: object) -> object:
         if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal | str):
@@ -92,9 +93,9 @@ def decimal_number(integer_digits: int, minimum: int | None = None) -> BeforeVal
             return raw
         if not value.is_finite():
             raise ValueError("a number must be finite")
-        if not -bound < value < bound or (minimum is not None and value < minimum):
-            lowest = minimum if minimum is not None else f"more than -{bound}"
-            raise ValueError(f"expected a number from {lowest} to less than {bound}")
+        if not -largest <= value <= largest or (minimum is not None and value < minimum):
+            lowest = minimum if minimum is not None else -largest
+            raise ValueError(f"expected a number from {lowest} to {largest}")
         return value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
 
     return BeforeValidator(to_decimal)
@@ -102,11 +103,17 @@ def decimal_number(integer_digits: int, minimum: int | None = None) -> BeforeVal
 
 def number_schema(integer_digits: int, minimum: int | None = None) -> WithJsonSchema:
     """The range :func:`decimal_number` takes, so that every number the schema allows fits."""
-    bound = 10**integer_digits
-    low = {"minimum": minimum} if minimum is not None else {"exclusiveMinimum": -bound}
+    largest = float(_largest(integer_digits))
+    low = minimum if minimum is not None else -largest
     return WithJsonSchema(
-        {"type": "number", **low, "exclusiveMaximum": bound, "description": "4 decimal places."}
+        {"type": "number", "minimum": low, "maximum": largest, "description": "4 decimal places."}
     )
+
+
+def _largest(integer_digits: int) -> Decimal:
+    # Not "below 10**n": 999999.99999 is below a million, yet rounds to 1000000.0000, which a
+    # Numeric(10, 4) column refuses (a 500 where a 422 belongs).
+    return Decimal(10**integer_digits) - Decimal("0.0001")
 
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
