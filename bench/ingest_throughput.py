@@ -32,6 +32,7 @@ from bench.report import Figure, write_section
 from cchc_ingest.domain.dossier import PiiHasher, parse_dossier
 from cchc_ingest.pipeline.records import PreparedPage, prepare_page
 from cchc_ingest.pipeline.runtime import Runtime
+from cchc_ingest.sources.lgsp import decode_page
 from cchc_ingest.store import state
 from cchc_ingest.store.dossiers import PageOutcome
 from cchc_ingest.store.models import OutboxEvent
@@ -81,7 +82,7 @@ class FeedPages:
 def parse_only(pages: list[bytes], hasher: PiiHasher) -> float:
     began = time.perf_counter()
     for body in pages:
-        prepare_page(orjson.loads(body)["data"], parse_dossier, hasher)
+        prepare_page(decode_page(body)["data"], parse_dossier, hasher)
     return time.perf_counter() - began
 
 
@@ -109,7 +110,7 @@ async def store_all(runtime: Runtime, pages: list[bytes]) -> int:
     async def writer() -> None:
         nonlocal stored
         for body in queue:
-            records = orjson.loads(body)["data"]
+            records = decode_page(body)["data"]  # as the LGSP client decodes a feed page
             _, outcome = await runtime.store_records(records, bookkeeping)
             stored += outcome.stored
 

@@ -44,9 +44,9 @@ _ISO: dict[datetime, str] = {}
 CACHE_LIMIT = 200_000
 
 
-def remember(cache: dict[Any, Any], key: object, value: object) -> None:
+def remember(cache: dict[Any, Any], key: object, value: object, limit: int = CACHE_LIMIT) -> None:
     """Add to a bounded memo; when full, start over (cheaper than LRU bookkeeping per hit)."""
-    if len(cache) >= CACHE_LIMIT:
+    if len(cache) >= limit:
         cache.clear()
     cache[key] = value
 

@@ -70,7 +70,8 @@ def small_int(value: object, *, allowed: range, what: str) -> int | None:
 
 
 # 0 == 0.0 == False and 1 == 1.0 == True as dictionary keys: numbers and booleans hit too.
-_FLAGS: dict[object, bool] = {"0": False, "1": True, 0: False, 1: True, "": False, None: False}
+FLAG_VALUES: dict[object, bool] = {"0": False, "1": True, 0: False, 1: True, "": False, None: False}
+"""Every value read as a flag as it is (a lookup: TypeError for an unhashable value)."""
 FLAG_SPELLINGS: dict[object, bool] = {"0": False, "1": True, "": False}
 """The string spellings of a flag (a lookup that needs no guard against unhashable values)."""
 
@@ -78,7 +79,7 @@ FLAG_SPELLINGS: dict[object, bool] = {"0": False, "1": True, "": False}
 def flag(value: object) -> bool:
     """ "1"/1/true -> True; "0"/0/false/""/missing -> False; anything else is a BadValue."""
     try:
-        found = _FLAGS.get(value, _MISSING)
+        found = FLAG_VALUES.get(value, _MISSING)
     except TypeError:
         found = _MISSING
     if found is _MISSING:

@@ -15,7 +15,14 @@ from typing import Any
 
 import orjson
 
-from cchc_ingest.domain.dossier import PII_FIELDS, Dossier, PiiHasher, RecordRejected
+from cchc_ingest.domain.dossier import (
+    PII_FIELDS,
+    Dossier,
+    PiiHasher,
+    RecordRejected,
+    parse_dossier,
+)
+from cchc_ingest.domain.dossier_json import read_dossiers
 from cchc_ingest.domain.facts import derive_facts
 from cchc_ingest.domain.instants import local_date, parse_instant
 from cchc_ingest.memory import paused_gc
@@ -35,6 +42,23 @@ class PreparedPage:
     beyond: int = 0  # records past the range being read, left to the reader of that range
     max_updated_at: datetime | None = None
     min_updated_at: datetime | None = None
+
+    def keep(self, dossier: Dossier) -> None:
+        """A dossier read from the page: kept if it is the highest version seen."""
+        held = self.best.get(dossier.code)
+        if held is None or dossier.version > held.version:
+            self.best[dossier.code] = dossier
+        changed = dossier.updated_at
+        if self.max_updated_at is None or changed > self.max_updated_at:
+            self.max_updated_at = changed
+        if self.min_updated_at is None or changed < self.min_updated_at:
+            self.min_updated_at = changed
+
+    def leave(self, changed: datetime) -> None:
+        """A record changed past the range being read: left to the reader of that range."""
+        self.beyond += 1
+        if self.max_updated_at is None or changed > self.max_updated_at:
+            self.max_updated_at = changed
 
     def build_rows(self, held: Mapping[str, int] | None = None) -> None:
         """Rows of the dossiers to store: all, or only those newer than the ``held`` versions.
@@ -127,26 +151,27 @@ def parse_page(
 ) -> PreparedPage:
     """Parse a page, keeping each dossier's highest version; rows are built later
     (:meth:`PreparedPage.build_rows`). Records changed at or after ``until`` are left to whoever
-    reads that range (they count as duplicates) but still move ``max_updated_at``."""
+    reads that range (they count as duplicates) but still move ``max_updated_at``.
+
+    With the contract's own parser (:func:`parse_dossier`), the records it reads the usual way
+    come from its fast path (:func:`read_dossiers`, straight from JSON for ``RawRecords``);
+    the others, and every record for another parser, go through ``parse`` one by one."""
     page = PreparedPage(taken=len(raw_records))
-    best = page.best
-    for raw in raw_records:
-        if until is not None and (changed := _changed_at(raw)) is not None and changed >= until:
-            page.beyond += 1
-            if page.max_updated_at is None or changed > page.max_updated_at:
-                page.max_updated_at = changed
+    fast = read_dossiers(raw_records, hasher) if parse is parse_dossier else None
+    for index in range(len(raw_records)):
+        dossier = fast[index] if fast is not None else None
+        if dossier is None:
+            raw = raw_records[index]
+            if until is not None and (changed := _changed_at(raw)) is not None and changed >= until:
+                page.leave(changed)
+                continue
+            try:
+                dossier = parse(raw, hasher)
+            except RecordRejected as exc:
+                page.rejected.append(quarantine_row("dossier", raw, exc, hasher))
+                continue
+        elif until is not None and dossier.updated_at >= until:
+            page.leave(dossier.updated_at)  # what _changed_at says of a record parse reads
             continue
-        try:
-            dossier = parse(raw, hasher)
-        except RecordRejected as exc:
-            page.rejected.append(quarantine_row("dossier", raw, exc, hasher))
-            continue
-        held = best.get(dossier.code)
-        if held is None or dossier.version > held.version:
-            best[dossier.code] = dossier
-        changed = dossier.updated_at
-        if page.max_updated_at is None or changed > page.max_updated_at:
-            page.max_updated_at = changed
-        if page.min_updated_at is None or changed < page.min_updated_at:
-            page.min_updated_at = changed
+        page.keep(dossier)
     return page

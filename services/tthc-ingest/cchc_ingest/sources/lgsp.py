@@ -17,9 +17,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import msgspec
 import orjson
 import structlog
 
+from cchc_ingest.domain.dossier_json import JsonPage, decode_records
 from cchc_ingest.memory import paused_gc
 
 _log = structlog.get_logger(__name__)
@@ -54,6 +56,26 @@ def decode_json(content: bytes) -> Any:
             return orjson.loads(content)
         except orjson.JSONDecodeError:
             return json.loads(content)
+
+
+_PAGE_FIELDS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+
+
+def decode_page(content: bytes) -> Any:
+    """A page of records (``{"data": [...], ...}``) whose records stay JSON (:class:`RawRecords`,
+    read by the dossier parser without building dictionaries); other fields are decoded.
+
+    What msgspec cannot take apart that way (not an object, ``data`` not an array, JSON only
+    the standard library reads) is decoded by :func:`decode_json`, records as dictionaries.
+    """
+    page = JsonPage(content)
+    with paused_gc():
+        try:
+            fields = _PAGE_FIELDS.decode(content)
+            records = decode_records(fields["data"], page) if "data" in fields else None
+        except (msgspec.DecodeError, RecursionError):
+            return decode_json(content)
+        return {name: records if name == "data" else page.load(raw) for name, raw in fields.items()}
 
 
 class LgspClient:
@@ -99,14 +121,20 @@ class LgspClient:
 
     async def get_json(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
         """GET an API resource; its decoded JSON body. 404 answers None."""
-        response = await self._send(
+        response = await self._get(path, params)
+        return None if response.status_code == 404 else decode_json(response.content)
+
+    async def get_page(self, path: str, params: Mapping[str, str | int] | None = None) -> Any:
+        """GET a page of records, decoded by :func:`decode_page`. 404 answers None."""
+        response = await self._get(path, params)
+        return None if response.status_code == 404 else decode_page(response.content)
+
+    async def _get(self, path: str, params: Mapping[str, str | int] | None) -> httpx.Response:
+        return await self._send(
             lambda token: self._http.get(
                 path, params=params, headers={"Authorization": f"Bearer {token}"}
             )
         )
-        if response.status_code == 404:
-            return None
-        return decode_json(response.content)
 
     async def _send(self, request: Callable[[str], Awaitable[httpx.Response]]) -> httpx.Response:
         renewed = False

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from cchc_ingest.domain import catalogue, dossier
+from cchc_ingest.domain import catalogue
 from cchc_ingest.domain.catalogue import Agency, Procedure
-from cchc_ingest.domain.dossier import Dossier, PiiHasher
+from cchc_ingest.domain.dossier import parse_dossier as _parse_dossier
+from cchc_ingest.domain.dossier_json import RawRecords
 from cchc_ingest.domain.instants import format_compact_day, format_compact_local, parse_day
 from cchc_ingest.sources.base import DailyCount, FeedPage
 from cchc_ingest.sources.lgsp import LgspClient, SourceUnavailable
@@ -32,8 +33,8 @@ class MotCuaSource:
         params: dict[str, str | int] = {"tuThoiDiem": format_compact_local(since), "soLuong": limit}
         if cursor:
             params["conTro"] = cursor
-        body = await self._client.get_json(f"{API}/hoso/thaydoi", params)
-        data = _field(body, "data", list)
+        body = await self._client.get_page(f"{API}/hoso/thaydoi", params)
+        data = _field(body, "data", (list, RawRecords))
         next_cursor = body.get("conTroTiep")
         more = body.get("conNua")
         if not (next_cursor is None or isinstance(next_cursor, str)) or not isinstance(more, bool):
@@ -85,8 +86,8 @@ class MotCuaSource:
                 return records
             page += 1
 
-    def parse_dossier(self, raw: object, hasher: PiiHasher) -> Dossier:
-        return dossier.parse_dossier(raw, hasher)
+    # The reference parser itself: pages parsed with it take its fast path (dossier_json).
+    parse_dossier = staticmethod(_parse_dossier)
 
     def parse_procedure(self, raw: object) -> Procedure:
         return catalogue.parse_procedure(raw)
@@ -95,7 +96,8 @@ class MotCuaSource:
         return catalogue.parse_agency(raw)
 
 
-def _field(body: Any, name: str, kind: type) -> Any:
+def _field(body: Any, name: str, kind: type | tuple[type, ...]) -> Any:
     if not isinstance(body, dict) or not isinstance(body.get(name), kind):
-        raise SourceUnavailable(f"unreadable answer: no {name!r} {kind.__name__}")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        raise SourceUnavailable(f"unreadable answer: no {name!r} {kinds[0].__name__}")
     return body[name]
