@@ -234,9 +234,9 @@ async def main() -> None:
             "the last event. One Python process does the ingest, as the service runs it; "
             "PostgreSQL and NATS share the same two cores. The baselines split the work: "
             "parsing alone bounds what one process can read; what keeps storing below it is the "
-            "write path (facts and JSON per row, the version-guarded upsert into JSONB columns, "
-            "the outbox's JSONB envelopes, all parsed again by PostgreSQL on the same cores); "
-            "the relay alone shows what publishing costs. Machine load: "
+            "write path (facts and JSON per row, the version-guarded upsert with its facts as "
+            "JSONB, the outbox's JSONB envelopes, all parsed again by PostgreSQL on the same "
+            "cores); the relay alone shows what publishing costs. Machine load: "
             f"`sum(range(1000))` took {calibration:.1f} µs (about 8 on an idle modern core; "
             "figures scale roughly inversely)."
         ),
