@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 import timeit
@@ -200,6 +201,7 @@ async def main() -> None:
     finally:
         nats.stop()
         pg.stop()
+        shutil.rmtree(root, ignore_errors=True)  # a database of 200,000 dossiers
     records, stored = feed.records, got["stored_together"]
     end_to_end = records / got["published_at"]
     write_section(
