@@ -18,7 +18,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -45,6 +44,7 @@ from cchc_simulator.simulator import Simulator
 from cchc_simulator.timeutil import format_datetime
 from cchc_simulator.truth import malformed_records, truth_lines
 from cchc_simulator.truth import snapshot as truth_snapshot
+from tests.support.simulator_process import SimulatorProcess
 
 SEED = 4212
 HISTORY_END = "20251031"  # a fixed window: the same province on every run
@@ -72,29 +72,6 @@ ALL_FAULTS: dict[str, Any] = {
 }
 
 
-@dataclass
-class SimulatorProcess:
-    process: subprocess.Popen[str]
-    log: Path
-    startup_timeout: float
-    url: str = ""
-
-    def wait_ready(self) -> str:
-        """Wait for the history to be built and the port announced; answers the base URL."""
-        if not self.url:
-            self.url = _announced_url(self.process, self.startup_timeout, self.log)
-        return self.url
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
 @contextmanager
 def simulator_process(
     log_dir: Path,
@@ -107,10 +84,7 @@ def simulator_process(
 ) -> Iterator[SimulatorProcess]:
     """``python -m cchc_simulator`` on a free port, building its history while the test goes on
     (``wait_ready()`` waits for it)."""
-    env = {
-        **os.environ,
-        "CCHC_HOST": "127.0.0.1",
-        "CCHC_PORT": "0",
+    settings = {
         "CCHC_SIMULATOR_SEED": str(SEED),
         "CCHC_SIMULATOR_DOSSIERS": str(dossiers),
         "CCHC_SIMULATOR_END": end,
@@ -118,37 +92,12 @@ def simulator_process(
         "CCHC_SIMULATOR_CLIENT_ID": CLIENT_ID,
         "CCHC_SIMULATOR_CLIENT_SECRET": CLIENT_SECRET,
         "CCHC_SIMULATOR_FAULTS": json.dumps(faults or {}),
-        "CCHC_LOG_LEVEL": "WARNING",
     }
-    log = log_dir / "simulator.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cchc_simulator"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log.open("ab"),
-        text=True,
-    )
-    sim = SimulatorProcess(process, log, startup_timeout)
+    sim = SimulatorProcess.start(log_dir, settings, startup_timeout)
     try:
         yield sim
     finally:
         sim.stop()
-
-
-def _announced_url(process: subprocess.Popen[str], timeout: float, log: Path) -> str:
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the simulator stopped during start-up:\n{log.read_text()[-3000:]}")
-        try:
-            announced = json.loads(line)
-        except ValueError:
-            continue
-        if announced.get("event") == "listening":
-            return str(announced["url"])
-    raise TimeoutError("the simulator did not start in time")
 
 
 def ingest_settings(lgsp_url: str, **overrides: Any) -> IngestSettings:

@@ -21,22 +21,16 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from cchc_gateway.main import create_app as create_gateway
 from cchc_gateway.routes import service_for
 from cchc_gateway.testing import (
     ADMIN_PASSWORD,
     IOC_DASHBOARD_SECRET,
     bearer,
     client_token,
-    gateway_settings,
     password_token,
 )
-from cchc_indicators.main import create_app as create_indicators
-from cchc_ingest.main import create_app as create_ingest
-from cchc_plans.main import create_app as create_plans
-from cchc_shared.embedded import free_port
-from cchc_shared.settings import IndicatorsSettings, IngestSettings, PlansSettings
-from cchc_shared.testing import TestInfra, TestTokens, serving, truncate_schemas
+from cchc_shared.testing import TestInfra, TestTokens, truncate_schemas
+from tests.support.system import serving_system
 
 pytestmark = pytest.mark.slow
 WRITE_METHODS = {"post", "put", "patch", "delete"}
@@ -55,36 +49,16 @@ class Api:
 @pytest.fixture(scope="module")
 async def api(infra: TestInfra, service_env: dict[str, str]) -> AsyncIterator[Api]:
     await truncate_schemas(infra.database_url, ["gateway"])
-    gateway_port = free_port()
-    trust_gateway: dict[str, Any] = {
-        "run_background_workers": False,
-        "auth_jwks": None,
-        "auth_jwks_url": f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json",
-    }
     async with (
-        serving(create_plans(PlansSettings(**trust_gateway))) as plans,
-        serving(create_ingest(IngestSettings(**trust_gateway))) as ingest,
-        serving(create_indicators(IndicatorsSettings(**trust_gateway))) as indicators,
+        serving_system(rate_limit=10_000) as served,
+        AsyncClient(base_url=served.gateway_url, timeout=30) as client,
     ):
-        settings = gateway_settings(
-            plans_url=plans,
-            ingest_url=ingest,
-            indicators_url=indicators,
-            upstream_timeout=30.0,
-            rate_limit_per_second=10_000,
-            rate_limit_burst=10_000,
-            token_rate_per_minute=60_000,
+        yield Api(
+            gateway_url=served.gateway_url,
+            service_urls=served.service_urls,
+            admin=bearer(await password_token(client, "admin", ADMIN_PASSWORD)),
+            viewer=bearer(await client_token(client, "ioc-dashboard", IOC_DASHBOARD_SECRET)),
         )
-        async with (
-            serving(create_gateway(settings), gateway_port) as gateway_url,
-            AsyncClient(base_url=gateway_url, timeout=30) as client,
-        ):
-            yield Api(
-                gateway_url=gateway_url,
-                service_urls={"plans": plans, "ingest": ingest, "indicators": indicators},
-                admin=bearer(await password_token(client, "admin", ADMIN_PASSWORD)),
-                viewer=bearer(await client_token(client, "ioc-dashboard", IOC_DASHBOARD_SECRET)),
-            )
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str]]:

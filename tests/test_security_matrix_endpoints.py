@@ -39,18 +39,14 @@ import pytest
 from httpx import AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cchc_gateway.main import create_app as create_gateway
 from cchc_gateway.routes import service_for
-from cchc_gateway.testing import ADMIN_PASSWORD, bearer, gateway_settings, password_token
-from cchc_indicators.main import create_app as create_indicators
+from cchc_gateway.testing import ADMIN_PASSWORD, bearer, password_token
 from cchc_indicators.testing import apply, org_unit_event, plan_event, target_event
-from cchc_ingest.main import create_app as create_ingest
 from cchc_ingest.samples import dossier_record
 from cchc_launcher.services import SCHEMAS
-from cchc_plans.main import create_app as create_plans
 from cchc_shared.embedded import free_port
-from cchc_shared.settings import IndicatorsSettings, IngestSettings, PlansSettings
-from cchc_shared.testing import TestInfra, serving, truncate_schemas
+from cchc_shared.testing import TestInfra, truncate_schemas
+from tests.support.system import serving_system
 
 pytestmark = pytest.mark.slow
 
@@ -345,41 +341,23 @@ async def system(
     infra: TestInfra, service_env: dict[str, str], engine: AsyncEngine
 ) -> AsyncIterator[System]:
     await truncate_schemas(infra.database_url, SCHEMAS)
-    gateway_port = free_port()
-    trust_gateway: dict[str, Any] = {
-        "run_background_workers": False,
-        "auth_jwks": None,
-        "auth_jwks_url": f"http://127.0.0.1:{gateway_port}/.well-known/jwks.json",
-    }
     # A source is configured (nothing listens there, and no worker runs) so that backfills and
     # reconciliations can be asked for.
-    ingest_settings = IngestSettings(lgsp_url=f"http://127.0.0.1:{free_port()}", **trust_gateway)
-    async with (
-        serving(create_plans(PlansSettings(demo_data=False, **trust_gateway))) as plans,
-        serving(create_ingest(ingest_settings)) as ingest,
-        serving(create_indicators(IndicatorsSettings(**trust_gateway))) as indicators,
-    ):
-        settings = gateway_settings(
-            plans_url=plans,
-            ingest_url=ingest,
-            indicators_url=indicators,
-            upstream_timeout=30.0,
-            rate_limit_per_second=100_000,
-            rate_limit_burst=100_000,
-            token_rate_per_minute=60_000,
-        )
-        urls = {"plans": plans, "ingest": ingest, "indicators": indicators}
-        async with serving(create_gateway(settings), gateway_port) as gateway_url:
-            clients = {n: AsyncClient(base_url=u, timeout=30) for n, u in urls.items()}
-            try:
-                async with AsyncClient(base_url=gateway_url, timeout=30) as gateway:
-                    admin = bearer(await password_token(gateway, "admin", ADMIN_PASSWORD))
-                    world = await make_world(gateway, admin, engine)
-                    tokens = await make_tokens(gateway, admin, world.units["huyen-a"])
-                    yield System(gateway, clients, tokens, world)
-            finally:
-                for client in clients.values():
-                    await client.aclose()
+    async with serving_system(
+        rate_limit=100_000,
+        plans={"demo_data": False},
+        ingest={"lgsp_url": f"http://127.0.0.1:{free_port()}"},
+    ) as served:
+        clients = {n: AsyncClient(base_url=u, timeout=30) for n, u in served.service_urls.items()}
+        try:
+            async with AsyncClient(base_url=served.gateway_url, timeout=30) as gateway:
+                admin = bearer(await password_token(gateway, "admin", ADMIN_PASSWORD))
+                world = await make_world(gateway, admin, engine)
+                tokens = await make_tokens(gateway, admin, world.units["huyen-a"])
+                yield System(gateway, clients, tokens, world)
+        finally:
+            for client in clients.values():
+                await client.aclose()
 
 
 def ok(resp: Response, *statuses: int) -> Any:
