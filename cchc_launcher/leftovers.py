@@ -18,6 +18,8 @@ from typing import IO
 
 import psutil
 
+from cchc_shared.embedded import SERVER_NAMES, servers_under
+
 SUPERVISED_BY = "CCHC_SUPERVISED_BY"
 """Set in every child's environment: the state directory of the launcher that started it."""
 LOCK_FILE = "launcher.lock"
@@ -43,16 +45,14 @@ def find(state_dir: Path) -> tuple[list[psutil.Process], list[psutil.Process]]:
     """(services, servers) still running from ``state_dir``: children marked with it, and
     PostgreSQL or NATS servers whose command line names it."""
     where = str(state_dir.resolve())
-    services, servers = [], []
-    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
-        if proc.info["pid"] == os.getpid():
+    services = []
+    for proc in psutil.process_iter(["pid", "name"]):
+        if proc.info["pid"] == os.getpid() or proc.info["name"] in SERVER_NAMES:
             continue
         with contextlib.suppress(psutil.Error):
-            if proc.info["name"] in {"postgres", "nats-server"}:
-                if where in " ".join(proc.info["cmdline"] or []):
-                    servers.append(proc)
-            elif proc.environ().get(SUPERVISED_BY) == where:
+            if proc.environ().get(SUPERVISED_BY) == where:
                 services.append(proc)
+    servers = servers_under(state_dir)
     # Only a postmaster (not its backends) is told to stop: it stops its backends itself.
     postmasters = [p for p in servers if not _parent_among(p, servers)]
     return services, postmasters

@@ -21,21 +21,12 @@ import psutil
 import pytest
 
 from cchc_launcher import leftovers
+from cchc_shared.embedded import servers_under
 
 pytestmark = pytest.mark.slow
 UP_BUDGET_SECONDS = 90
 # Two installations starting side by side share the two cores: each may take twice as long.
 SIDE_BY_SIDE_BUDGET_SECONDS = 2 * UP_BUDGET_SECONDS
-
-
-def our_servers(state_dir: Path) -> list[psutil.Process]:
-    """postgres and nats-server processes whose command line names our state directory."""
-    found = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if proc.info["name"] in {"postgres", "nats-server"} and str(state_dir) in cmdline:
-            found.append(proc)
-    return found
 
 
 def fresh_environment(state_dir: Path) -> dict[str, str]:
@@ -123,9 +114,9 @@ def cchc_up(*state_dirs: Path) -> Iterator[list[Installation]]:
     for installation in (i for i in installations if not i.killed):
         assert installation.process.returncode == 0
         deadline = time.monotonic() + 10
-        while our_servers(installation.state_dir) and time.monotonic() < deadline:
+        while servers_under(installation.state_dir) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert our_servers(installation.state_dir) == []
+        assert servers_under(installation.state_dir) == []
 
 
 def test_up_is_ready_through_the_gateway_and_sigterm_leaves_nothing(tmp_path: Path) -> None:
@@ -146,7 +137,7 @@ def test_up_is_ready_through_the_gateway_and_sigterm_leaves_nothing(tmp_path: Pa
         codes = {plan["code"] for plan in plans.json()["items"]}
         assert {"4212/KH-UBND", "KH-CHISO-2024-KON-TUM"} <= codes, codes
         assert len(codes) == 4
-        assert our_servers(up.state_dir), "the embedded servers should run under the state dir"
+        assert servers_under(up.state_dir), "the embedded servers should run under the state dir"
 
 
 def test_two_fresh_installations_have_their_own_secrets_in_owner_only_files(

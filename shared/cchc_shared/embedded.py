@@ -58,6 +58,20 @@ def wait_for_port(
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+SERVER_NAMES = frozenset({"postgres", "nats-server"})
+
+
+def servers_under(directory: Path) -> list[psutil.Process]:
+    """Embedded PostgreSQL and NATS processes (postmaster and backends alike) whose command line
+    names ``directory``: how leftovers of a run are found after their owner died."""
+    where = str(directory.resolve())
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info["name"] in SERVER_NAMES and where in " ".join(proc.info["cmdline"] or []):
+            found.append(proc)
+    return found
+
+
 def terminate(
     proc: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeout: float = 15.0
 ) -> None:

@@ -34,7 +34,7 @@ from cchc_shared.auth import (
     sign_token,
     token_claims,
 )
-from cchc_shared.embedded import EmbeddedNats, EmbeddedPostgres
+from cchc_shared.embedded import EmbeddedNats, EmbeddedPostgres, servers_under
 from cchc_shared.events.streams import ALL_STREAMS
 
 
@@ -103,12 +103,7 @@ def reap_orphaned_test_servers(temp_dir: Path | None = None) -> list[Path]:
             continue
         if psutil.pid_exists(owner):
             continue
-        servers = [
-            proc
-            for proc in psutil.process_iter(["name", "cmdline"])
-            if proc.info["name"] in {"postgres", "nats-server"}
-            and str(root) in " ".join(proc.info["cmdline"] or [])
-        ]
+        servers = servers_under(root)
         for proc in servers:
             with contextlib.suppress(psutil.Error):
                 proc.kill()

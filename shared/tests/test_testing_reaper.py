@@ -8,9 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psutil
-
-from cchc_shared.embedded import EmbeddedNats
+from cchc_shared.embedded import EmbeddedNats, servers_under
 from cchc_shared.testing import OWNER_FILE, TEST_ROOT_PREFIX, reap_orphaned_test_servers
 
 
@@ -19,14 +17,6 @@ def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
-
-
-def nats_processes(root: Path) -> list[psutil.Process]:
-    return [
-        p
-        for p in psutil.process_iter(["name", "cmdline"])
-        if p.info["name"] == "nats-server" and str(root) in " ".join(p.info["cmdline"] or [])
-    ]
 
 
 def test_servers_of_a_dead_run_are_stopped_and_a_live_run_is_left_alone(tmp_path: Path) -> None:
@@ -40,13 +30,13 @@ def test_servers_of_a_dead_run_are_stopped_and_a_live_run_is_left_alone(tmp_path
         server.start()
         servers.append(server)
     try:
-        assert nats_processes(orphaned) and nats_processes(alive)
+        assert servers_under(orphaned) and servers_under(alive)
 
         assert reap_orphaned_test_servers(tmp_path) == [orphaned]
 
-        assert nats_processes(orphaned) == []
+        assert servers_under(orphaned) == []
         assert not orphaned.exists()
-        assert nats_processes(alive), "a live run's server must keep running"
+        assert servers_under(alive), "a live run's server must keep running"
         assert alive.exists()
     finally:
         for server in servers:

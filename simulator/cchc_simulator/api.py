@@ -12,9 +12,10 @@ from urllib.parse import parse_qs
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from cchc_shared.memory import paused_gc
 from cchc_simulator.auth import TokenStore
 from cchc_simulator.feed import Cursor
-from cchc_simulator.simulator import MAX_PAGE, Simulator, paused_gc
+from cchc_simulator.simulator import MAX_PAGE, Simulator
 from cchc_simulator.timeutil import parse_datetime, parse_day
 
 

@@ -18,7 +18,8 @@ import timeit
 
 import orjson
 
-from cchc_simulator.simulator import SimulationConfig, Simulator, paused_gc
+from cchc_shared.memory import paused_gc
+from cchc_simulator.simulator import SimulationConfig, Simulator
 from cchc_simulator.timeutil import DAY, parse_end
 
 

@@ -7,12 +7,10 @@ producer never changes the feed under a page being read.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from cchc_shared.memory import paused_gc
 from cchc_simulator.agencies import AgencyTree, build_agency_tree
 from cchc_simulator.catalogue import Procedure, build_catalogue
 from cchc_simulator.daily_counts import DailyCounts
@@ -23,22 +21,6 @@ from cchc_simulator.history import DossierPlanner, due_after, generate_history
 from cchc_simulator.render import DossierRenderer, Record
 
 MAX_PAGE = 1000
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection inside. Building the history or a page allocates many
-    containers, none in a cycle, and each collection they trigger rescans every long-lived one
-    (for a page, the renderer's cache of live dossiers: 60% of a page's time). Reference counting
-    still frees everything; free a page's records inside too (serialise them there), so that
-    the count of new objects falls back and no collection follows on the way out."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)

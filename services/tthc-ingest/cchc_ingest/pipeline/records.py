@@ -25,8 +25,8 @@ from cchc_ingest.domain.dossier import (
 from cchc_ingest.domain.dossier_json import read_dossiers
 from cchc_ingest.domain.facts import derive_facts
 from cchc_ingest.domain.instants import local_date, parse_instant
-from cchc_ingest.memory import paused_gc
 from cchc_ingest.store.dossiers import DossierRow, QuarantineRow
+from cchc_shared.memory import paused_gc
 
 DossierParser = Callable[[object, PiiHasher], Dossier]
 

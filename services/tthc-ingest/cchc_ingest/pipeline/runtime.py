@@ -9,13 +9,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cchc_ingest.domain.dossier import PiiHasher
-from cchc_ingest.memory import paused_gc
 from cchc_ingest.pipeline.records import PreparedPage, parse_page
 from cchc_ingest.pipeline.write import write_page
 from cchc_ingest.sources.base import DossierSource
 from cchc_ingest.store import dossiers
 from cchc_ingest.store.dossiers import PageOutcome
 from cchc_ingest.store.raw import raw_connection
+from cchc_shared.memory import paused_gc
 
 Bookkeeping = Callable[[AsyncConnection, PreparedPage, PageOutcome], Awaitable[None]]
 

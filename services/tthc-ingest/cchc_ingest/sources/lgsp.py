@@ -22,7 +22,7 @@ import orjson
 import structlog
 
 from cchc_ingest.domain.dossier_json import JsonPage, decode_records
-from cchc_ingest.memory import paused_gc
+from cchc_shared.memory import paused_gc
 
 _log = structlog.get_logger(__name__)
 
