@@ -51,6 +51,10 @@ def test_instants_in_both_formats_become_utc(text: str | None, expected: datetim
         "x" * 14,
         "2024030509300٠",
         20240305093000,
+        # Before year 1 once made UTC: these crashed the parser instead of being quarantined.
+        "0001-01-01T00:00:00",
+        "00010101000000",
+        "9999-12-31T23:00:00-05:00",
     ],
 )
 def test_unreadable_instants_are_refused(text: object) -> None:

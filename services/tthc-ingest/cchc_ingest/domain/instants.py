@@ -75,7 +75,7 @@ def _local_midnight(day: str) -> datetime | None:
     """The UTC instant of local midnight of a ``yyyyMMdd`` day (cached: days repeat a lot)."""
     try:
         return datetime(int(day[0:4]), int(day[4:6]), int(day[6:8]), tzinfo=UTC) - VN_OFFSET
-    except ValueError:
+    except (ValueError, OverflowError):  # 00010101: no UTC instant before year 1
         return None
 
 
@@ -86,7 +86,11 @@ def _iso(text: str) -> datetime:
         raise BadInstant(f"not a valid ISO 8601 date-time: {text!r}") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VN)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        # 0001-01-01T00:00:00 (a .NET "no date") local time falls before year 1 in UTC.
+        raise BadInstant(f"date-time out of range: {text!r}") from exc
 
 
 def parse_day(value: object) -> date | None:
