@@ -296,9 +296,9 @@ async def event_paths(dsn: str, seen: list[Seen]) -> dict[Change, EventTimes]:
             SELECT e.envelope->'data'->>'dossier_code' AS code,
                    (e.envelope->'data'->>'version')::int AS version,
                    e.published_at, p.processed_at
-            FROM ingest.outbox_events e
+            FROM ingest.outbox_event_list e
             LEFT JOIN indicators.processed_messages p
-              ON p.consumer = 'indicators-ingest' AND p.event_id = e.event_id::text
+              ON p.consumer = 'indicators-ingest' AND p.event_id = e.envelope->>'id'
             WHERE e.envelope->>'type' = 'vn.cchc.ingest.dossier.changed'
               AND e.envelope->'data'->>'dossier_code' = ANY($1::text[])
               AND e.published_at IS NOT NULL

@@ -83,7 +83,7 @@ class FeedPages:
 def parse_only(pages: list[bytes], hasher: PiiHasher) -> float:
     began = time.perf_counter()
     for body in pages:
-        prepare_page(decode_page(body)["data"], parse_dossier, hasher)
+        prepare_page(decode_page(body)["data"], parse_dossier, hasher, source="lgsp")
     return time.perf_counter() - began
 
 
@@ -130,7 +130,12 @@ async def measure(url: str, nats_url: str, feed: FeedPages) -> dict[str, float]:
     engine = create_engine(url, pool_size=8)
     nc = await connect(nats_url, name="bench-ingest")
     js = nc.jetstream()
-    runtime = Runtime(engine=engine, source=feed, hasher=PiiHasher("bench"))  # type: ignore[arg-type]
+    runtime = Runtime(
+        engine=engine,
+        source=feed,  # type: ignore[arg-type]
+        hasher=PiiHasher("bench"),
+        parse_workers=settings.parse_workers,
+    )
 
     def relay() -> OutboxRelay:
         return OutboxRelay(
@@ -143,6 +148,7 @@ async def measure(url: str, nats_url: str, feed: FeedPages) -> dict[str, float]:
         )
 
     figures: dict[str, float] = {}
+    await runtime.start_parsing()  # as the service does when it starts
     try:
         # Storing alone (the relay idle), then the relay draining what was stored.
         await reset(engine, js)
@@ -174,6 +180,7 @@ async def measure(url: str, nats_url: str, feed: FeedPages) -> dict[str, float]:
         figures["messages"] = info.state.messages
         figures["stored_together"] = stored
     finally:
+        runtime.close()
         await nc.close()
         await engine.dispose()
     return figures

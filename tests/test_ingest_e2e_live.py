@@ -136,7 +136,9 @@ async def test_live_changes_are_stored_and_published_once_each(
         assert [d["before"] for d in chain[1:]] == [d["after"] for d in chain[:-1]], code
         assert (chain[-1]["version"], chain[-1]["after"]) == held[code]
     async with engine.connect() as conn:
-        upserts = (await conn.execute(text("SELECT count(*) FROM ingest.outbox_events"))).scalar()
+        upserts = (
+            await conn.execute(text("SELECT count(*) FROM ingest.outbox_event_list"))
+        ).scalar()
     assert len(events) == upserts  # nothing lost, nothing published twice
     # Most changes reached us one by one (a poll can merge two versions of a dossier into one).
     assert len(changed) >= 0.9 * written

@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 import orjson
+import psutil
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -451,8 +452,14 @@ class IngestProcess:
             await wait_for(ready, ready_within)
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, transactions in flight are cut."""
+        """SIGKILL: no shutdown hook runs, transactions in flight are cut. The processes the
+        ingest started (its parsing workers) must end with it, within a few seconds."""
         if self.process is not None and self.process.poll() is None:
+            started = psutil.Process(self.process.pid).children(recursive=True)
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
+            _, alive = psutil.wait_procs(started, timeout=10)
+            for orphan in alive:
+                orphan.kill()
+            assert not alive, f"left running by the killed ingest: {alive}"
         self.process = None

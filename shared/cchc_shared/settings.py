@@ -139,6 +139,14 @@ class IngestSettings(ServiceSettings):
         description="Requests in flight to the LGSP at once (and backfill days read at once).",
     )
     source_timeout: float = Field(30.0, gt=0, description="Seconds to wait for one LGSP answer.")
+    parse_workers: int = Field(
+        1,
+        ge=0,
+        le=16,
+        description="Processes that parse change-feed pages beside the service's own (0: parse "
+        "in the service process). Parsing is most of the ingest's Python work: one worker lets "
+        "a second core parse while the service writes; more only help with more cores.",
+    )
     poll_from: str = Field(
         "",
         description="Where the change-feed poller starts the very first time: empty = now, after "

@@ -9,7 +9,13 @@ import orjson
 
 from cchc_shared.events.consumer import decode_events
 from cchc_shared.events.envelope import CloudEvent
-from cchc_shared.events.relay import BATCH_CONTENT_TYPE, MAX_MESSAGE_BYTES, pack
+from cchc_shared.events.relay import (
+    BATCH_CONTENT_TYPE,
+    MAX_MESSAGE_BYTES,
+    pack,
+    pack_for_outbox,
+    packed_message,
+)
 
 
 class FakeRow:
@@ -60,3 +66,26 @@ def test_messages_stay_under_the_size_cap() -> None:
     assert len(messages) > 1
     assert all(len(m.body) <= MAX_MESSAGE_BYTES for m in messages)
     assert sum(len(decode_events(m.body)) for m in messages) == 12
+
+
+def test_a_packed_outbox_sends_the_messages_the_relay_would_have_made() -> None:
+    """A writer that packs its own events (one outbox row per message) and the relay packing
+    one row per event send the same messages: same bodies, same ids, same content types."""
+    big = "x" * 300_000
+    events = [ev("a", n) for n in range(7)] + [ev("b", 0), ev("a", 7, big), ev("a", 8, big)]
+    by_relay = pack(rows(*events), events_per_message=3)
+    packed = pack_for_outbox(rows(*events), events_per_message=3)
+    assert len(packed) == len(by_relay) == 5  # a: 3, 3, 2, then 1 (size cap); b: 1
+    assert [packed_message(row) for row in packed] == by_relay
+    lone = packed[-1]
+    assert lone.event_id == uuid.UUID(events[7].id) and not lone.envelope.startswith("[")
+    decoded = [e for row in packed for e in decode_events(packed_message(row).body)]
+    assert sorted(e.id for e in decoded) == sorted(e.id for e in events)
+
+
+def test_event_ids_given_as_text_pack_like_uuids() -> None:
+    events = [ev("a", n) for n in range(4)]
+    as_text = [FakeRow(e) for e in events]
+    for row in as_text:
+        row.event_id = str(row.event_id)  # type: ignore[assignment]
+    assert pack(as_text, events_per_message=10) == pack(rows(*events), events_per_message=10)

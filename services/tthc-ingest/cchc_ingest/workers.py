@@ -42,14 +42,18 @@ def make_runtime(
         hasher=PiiHasher(settings.pii_hash_key),
         page_size=settings.page_size,
         concurrency=settings.source_concurrency,
+        parse_workers=settings.parse_workers,
     )
 
 
 async def _close_when_stopped(runtime: Runtime) -> None:
-    """Holds the source's HTTP connections for the workers; closes them when the app stops."""
+    """Holds the source's HTTP connections and parsing processes for the workers; closes them
+    when the app stops."""
     try:
+        await runtime.start_parsing()
         await asyncio.Event().wait()
     finally:
+        runtime.close()
         await runtime.source.aclose()
 
 

@@ -19,10 +19,17 @@ from hypothesis import strategies as st
 
 from cchc_ingest.domain.dossier import Dossier, PiiHasher, RecordRejected, parse_dossier
 from cchc_ingest.domain.dossier_json import RawRecords, read_dossiers
-from cchc_ingest.pipeline.records import PreparedPage, parse_page
+from cchc_ingest.pipeline.records import (
+    PreparedPage,
+    parse_page,
+    prepare_page,
+    prepare_page_for_transfer,
+    transferred_page,
+)
 from cchc_ingest.samples import dossier_record
 from cchc_ingest.sources.lgsp import LgspClient, decode_json, decode_page
 from cchc_ingest.sources.motcua import MotCuaSource
+from cchc_ingest.store.dossiers import DossierRow
 from cchc_simulator.faults import FaultSettings
 from cchc_simulator.simulator import SimulationConfig, Simulator
 from cchc_simulator.timeutil import DAY, parse_end
@@ -438,3 +445,32 @@ async def test_the_change_feed_of_the_lgsp_adapter_takes_the_fast_path(
     got = parse_page(feed.records, source.parse_dossier, HASHER)
     wanted = parse_page(decode_json(content)["data"], reference, HASHER)
     assert page_summary(got) == page_summary(wanted) and got.best
+
+
+def test_a_page_prepared_in_a_parsing_process_arrives_as_prepared_here(
+    simulator: Simulator,
+) -> None:
+    """What a parsing process sends back (its rows, MessagePack) is the page prepared here:
+    same rows, same rejects, same bookkeeping; each event the same but for its id."""
+    for content in served_pages(simulator)[:4]:
+        records = decode_page(content)["data"]
+        here = prepare_page(records, parse_dossier, HASHER, source="lgsp")
+        there = transferred_page(prepare_page_for_transfer(records.to_json(), HASHER, "lgsp", None))
+        assert here.rejected and there.rejected == here.rejected
+        assert [r._replace(event=None) for r in there.rows] == [
+            r._replace(event=None) for r in here.rows
+        ]
+        assert [event_of(r) for r in there.rows] == [event_of(r) for r in here.rows]
+        assert (there.source, there.taken, there.beyond) == ("lgsp", here.taken, here.beyond)
+        assert (there.max_updated_at, there.min_updated_at) == (
+            here.max_updated_at,
+            here.min_updated_at,
+        )
+
+
+def event_of(row: DossierRow) -> dict[str, Any]:
+    """A row's event with its holes filled, without what differs from one build to the next."""
+    event = orjson.loads(row.event.fill(3, '{"before": true}').envelope)
+    assert event["data"]["previous_version"] == 3 and event["data"]["before"] == {"before": True}
+    assert event["data"]["after"] == orjson.loads(row.facts_json)
+    return {name: value for name, value in event.items() if name not in ("id", "time")}

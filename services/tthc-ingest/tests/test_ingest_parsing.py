@@ -180,7 +180,7 @@ def test_a_page_keeps_the_highest_version_and_quarantines_the_unreadable() -> No
         dossier_record(MaHoSo=None, PhienBan=6),
         "not an object",
     ]
-    page = prepare_page(records, parse_dossier, HASHER)
+    page = prepare_page(records, parse_dossier, HASHER, source="lgsp")
     assert [(r.code, r.version) for r in page.rows] == [("000.00.01.H34-240305-00017", 5)]
     assert [q.reason for q in page.rejected] == ["MaHoSo: missing", "record is not an object: str"]
     assert "Nguyễn" not in page.rejected[0].payload_json  # quarantine keeps no personal data

@@ -175,7 +175,7 @@ async def test_the_poller_pages_through_the_feed_and_commits_its_cursor_with_the
     assert source.calls[-1] == (at(9), None)
     assert await scalar(engine, "SELECT stored FROM ingest.source_state") == 10
     assert await scalar(engine, "SELECT duplicates_skipped FROM ingest.source_state") == 1
-    assert await scalar(engine, "SELECT count(*) FROM ingest.outbox_events") == 10
+    assert await scalar(engine, "SELECT count(*) FROM ingest.outbox_event_list") == 10
 
 
 @pytest.mark.usefixtures("clean_state")
@@ -234,7 +234,7 @@ async def test_a_cursor_the_source_forgot_restarts_the_chain_at_the_high_water_m
     await poll_until_idle(p)
     assert source.calls == [(at(0), None), (at(0), "4"), (at(3), None), (at(3), "7")]
     assert await scalar(engine, "SELECT count(*) FROM ingest.dossiers") == 10
-    assert await scalar(engine, "SELECT count(*) FROM ingest.outbox_events") == 10
+    assert await scalar(engine, "SELECT count(*) FROM ingest.outbox_event_list") == 10
 
 
 # -- catalogue sync ------------------------------------------------------------------------------
@@ -279,7 +279,8 @@ async def catalogue_events(engine: AsyncEngine) -> list[tuple[str, str, int]]:
         rows = await conn.execute(
             text(
                 "SELECT envelope->>'type', envelope->>'subject', "
-                "(envelope->'data'->>'version')::int FROM ingest.outbox_events ORDER BY seq"
+                "(envelope->'data'->>'version')::int FROM ingest.outbox_event_list "
+                "ORDER BY seq, position"
             )
         )
         return [(t.rsplit(".", 2)[-2], s, v) for t, s, v in rows]
@@ -323,8 +324,9 @@ async def test_catalogue_events_are_published_only_when_content_changes(
         data = (
             await conn.execute(
                 text(
-                    "SELECT envelope->'data' FROM ingest.outbox_events "
-                    "WHERE envelope->>'subject' = '1.002' ORDER BY seq DESC LIMIT 1"
+                    "SELECT envelope->'data' FROM ingest.outbox_event_list "
+                    "WHERE envelope->>'subject' = '1.002' ORDER BY seq DESC, position DESC "
+                    "LIMIT 1"
                 )
             )
         ).scalar_one()

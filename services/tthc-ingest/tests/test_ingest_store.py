@@ -22,9 +22,9 @@ pytestmark = pytest.mark.usefixtures("clean_state")
 
 
 async def write(engine: AsyncEngine, records: list[Any]) -> PageOutcome:
-    page = prepare_page(records, parse_dossier, HASHER)
+    page = prepare_page(records, parse_dossier, HASHER, source="lgsp")
     async with engine.begin() as conn:
-        return await write_page(await raw_connection(conn), page, "lgsp")
+        return await write_page(await raw_connection(conn), page)
 
 
 async def rows(engine: AsyncEngine, sql: str) -> list[dict[str, Any]]:
@@ -33,7 +33,9 @@ async def rows(engine: AsyncEngine, sql: str) -> list[dict[str, Any]]:
 
 
 async def events(engine: AsyncEngine) -> list[dict[str, Any]]:
-    found = await rows(engine, "SELECT envelope FROM ingest.outbox_events ORDER BY seq")
+    found = await rows(
+        engine, "SELECT envelope FROM ingest.outbox_event_list ORDER BY seq, position"
+    )
     return [r["envelope"] for r in found]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -34,6 +34,11 @@ class OutboxEventMixin:
     """Events waiting for (or done with) publication to NATS JetStream."""
 
     __tablename__ = "outbox_events"
+
+    packed: ClassVar[bool] = False
+    """True when the writer packs its own events: each row then holds one JetStream message (an
+    event, or a CloudEvents batch as a JSON array; see ``relay.pack_for_outbox``). A bulk writer
+    saves a row written, parsed as JSONB and marked published per event."""
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from nats.js import JetStreamContext
@@ -53,30 +54,64 @@ class Message:
 def pack(rows: Sequence[OutboxRow], *, events_per_message: int) -> list[Message]:
     """Group (event_id, nats_subject, envelope JSON text) rows into JetStream messages: per
     subject, in outbox order, at most ``events_per_message`` events and MAX_MESSAGE_BYTES each."""
-    by_subject: dict[str, list[OutboxRow]] = {}
+    return [_message(subject, chunk) for subject, chunk in _chunks(rows, events_per_message)]
+
+
+def pack_for_outbox(rows: Sequence[Any], *, events_per_message: int) -> list[PackedRow]:
+    """The outbox rows of a writer that packs its own events (an outbox with ``packed`` set):
+    one row per JetStream message, holding what :func:`pack` would have sent. Its event id is
+    the lone event's, or the batch's digest, so the message id is the same either way."""
+    packed: list[PackedRow] = []
+    for subject, chunk in _chunks(rows, events_per_message):
+        message = _message(subject, chunk)
+        if len(chunk) == 1:
+            packed.append(PackedRow(uuid.UUID(str(chunk[0].event_id)), subject, chunk[0].envelope))
+        else:
+            digest = message.headers["Nats-Msg-Id"].removeprefix("batch-")
+            packed.append(PackedRow(uuid.UUID(hex=digest), subject, message.body.decode()))
+    return packed
+
+
+def packed_message(row: OutboxRow) -> Message:
+    """The JetStream message a row of a packed outbox holds (see :func:`pack_for_outbox`)."""
+    body = row.envelope.encode()
+    if row.envelope.startswith("["):
+        headers = {"Nats-Msg-Id": f"batch-{row.event_id.hex}", "Content-Type": BATCH_CONTENT_TYPE}
+    else:
+        headers = {"Nats-Msg-Id": str(row.event_id)}
+    return Message(row.nats_subject, body, headers)
+
+
+class PackedRow(NamedTuple):
+    event_id: uuid.UUID
+    nats_subject: str
+    envelope: str
+
+
+def _chunks(rows: Sequence[Any], events_per_message: int) -> Iterator[tuple[str, list[Any]]]:
+    by_subject: dict[str, list[Any]] = {}
     for row in rows:
         by_subject.setdefault(row.nats_subject, []).append(row)
-    messages: list[Message] = []
     for subject, subject_rows in by_subject.items():
-        chunk: list[OutboxRow] = []
+        chunk: list[Any] = []
         size = 0
         for row in subject_rows:
             if chunk and (
                 len(chunk) >= events_per_message or size + len(row.envelope) > MAX_MESSAGE_BYTES
             ):
-                messages.append(_message(subject, chunk))
+                yield subject, chunk
                 chunk, size = [], 0
             chunk.append(row)
             size += len(row.envelope) + 1
         if chunk:
-            messages.append(_message(subject, chunk))
-    return messages
+            yield subject, chunk
 
 
-def _message(subject: str, rows: list[OutboxRow]) -> Message:
+def _message(subject: str, rows: list[Any]) -> Message:
     if len(rows) == 1:
         return Message(subject, rows[0].envelope.encode(), {"Nats-Msg-Id": str(rows[0].event_id)})
-    digest = hashlib.sha256(b"".join(r.event_id.bytes for r in rows)).hexdigest()[:32]
+    # Event ids as text: a writer packing its own events has them as text, not UUID objects.
+    digest = hashlib.sha256("".join(str(r.event_id) for r in rows).encode()).hexdigest()[:32]
     body = ("[" + ",".join(r.envelope for r in rows) + "]").encode()
     return Message(
         subject, body, {"Nats-Msg-Id": f"batch-{digest}", "Content-Type": BATCH_CONTENT_TYPE}
@@ -105,7 +140,9 @@ class OutboxRelay:
         self._js = js
         self._outbox = outbox
         self._table = outbox.__table__  # type: ignore[attr-defined]
-        self._batch_size = batch_size
+        # A packed outbox's rows are messages of up to ``events_per_message`` events each.
+        self._packed = outbox.packed
+        self._batch_size = max(1, batch_size // events_per_message) if self._packed else batch_size
         self._poll_interval = poll_interval
         self._events_per_message = events_per_message
         self._retention = retention
@@ -143,7 +180,7 @@ class OutboxRelay:
                 await lock_conn.commit()
 
     async def publish_batch(self) -> int:
-        """Publish one batch; answer how many events went out."""
+        """Publish one batch; answer how many rows went out (events, or messages when packed)."""
         outbox = self._outbox
         async with self._sessionmaker() as session, session.begin():
             rows = (
@@ -196,9 +233,13 @@ class OutboxRelay:
                 return deleted
 
     async def _publish(self, rows: Sequence[OutboxRow]) -> None:
+        if self._packed:
+            messages = [packed_message(row) for row in rows]
+        else:
+            messages = pack(rows, events_per_message=self._events_per_message)
         futures = [
             await self._js.publish_async(message.subject, message.body, headers=message.headers)
-            for message in pack(rows, events_per_message=self._events_per_message)
+            for message in messages
         ]
         # Every acknowledgement must arrive; a missing one raises and rolls the batch back.
         await asyncio.wait_for(asyncio.gather(*futures), timeout=PUBLISH_TIMEOUT)

@@ -95,9 +95,9 @@ async def push_dossiers(request: Request, body: PushBody, session: DbSession) ->
     Unreadable records are quarantined (and listed in the answer), never refused as a whole.
     """
     hasher = PiiHasher(_settings(request).pii_hash_key)
-    page = prepare_page(body.data, parse_dossier, hasher)
+    page = prepare_page(body.data, parse_dossier, hasher, source=PUSH_SOURCE)
     conn = await session.connection()
-    outcome = await write_page(await raw_connection(conn), page, PUSH_SOURCE)
+    outcome = await write_page(await raw_connection(conn), page)
     await state.record_page(conn, PUSH_SOURCE, outcome)
     return PushResult(
         taken=outcome.taken,

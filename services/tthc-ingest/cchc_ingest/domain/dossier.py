@@ -18,6 +18,7 @@ every record it cannot read exactly as it would.
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -148,12 +149,22 @@ class Dossier:
     rating: Rating | None
 
 
+@functools.cache
+def hasher_for_key(key: str) -> PiiHasher:
+    return PiiHasher(key)
+
+
 class PiiHasher:
     """Keyed hashes of the applicant's personal data; with no key the data is dropped."""
 
     def __init__(self, key: str) -> None:
         self._key = key.encode() if key else None
         self._known: dict[object, str | None] = {}  # applicants recur in every version
+
+    def __reduce__(self) -> tuple[Callable[[str], PiiHasher], tuple[str]]:
+        # To a parsing worker process: the key, not the memo of digests; there, one hasher per
+        # key serves every page, so its memo stays warm.
+        return hasher_for_key, (self._key.decode() if self._key else "",)
 
     def digest(self, value: object) -> str | None:
         if self._key is None or value is None:

@@ -415,6 +415,11 @@ class RawRecords(Sequence[object]):
     def __repr__(self) -> str:
         return f"RawRecords({len(self.raws)} records)"
 
+    def to_json(self) -> bytes:
+        """The records as one JSON array (:func:`decode_records` reads it back): how a page
+        travels to a parsing process."""
+        return b"[" + b",".join(bytes(raw) for raw in self.raws) + b"]"
+
 
 _RAW_LIST = msgspec.json.Decoder(list[Raw])
 _JSON_RECORD = msgspec.json.Decoder(_JsonRecord)

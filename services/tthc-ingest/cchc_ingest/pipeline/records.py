@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import orjson
 
 from cchc_ingest.domain.dossier import (
@@ -22,9 +26,10 @@ from cchc_ingest.domain.dossier import (
     RecordRejected,
     parse_dossier,
 )
-from cchc_ingest.domain.dossier_json import read_dossiers
+from cchc_ingest.domain.dossier_json import decode_records, read_dossiers
 from cchc_ingest.domain.facts import derive_facts
 from cchc_ingest.domain.instants import local_date, parse_instant
+from cchc_ingest.events.publish import ChangedEventTemplate, now_iso
 from cchc_ingest.store.dossiers import DossierRow, QuarantineRow
 from cchc_shared.memory import paused_gc
 
@@ -38,6 +43,7 @@ class PreparedPage:
     best: dict[str, Dossier] = field(default_factory=dict)
     rows: list[DossierRow] = field(default_factory=list)
     rejected: list[QuarantineRow] = field(default_factory=list)
+    source: str = ""  # whose rows these are: set when they are built
     taken: int = 0
     beyond: int = 0  # records past the range being read, left to the reader of that range
     max_updated_at: datetime | None = None
@@ -60,7 +66,7 @@ class PreparedPage:
         if self.max_updated_at is None or changed > self.max_updated_at:
             self.max_updated_at = changed
 
-    def build_rows(self, held: Mapping[str, int] | None = None) -> None:
+    def build_rows(self, source: str, held: Mapping[str, int] | None = None) -> None:
         """Rows of the dossiers to store: all, or only those newer than the ``held`` versions.
 
         Deriving a row's facts and JSON costs more than parsing the record, and most records of
@@ -70,7 +76,9 @@ class PreparedPage:
         chosen: Iterable[Dossier] = self.best.values()
         if held:
             chosen = [d for d in chosen if d.version > held.get(d.code, -1)]
-        self.rows = [dossier_row(d) for d in chosen]
+        time = now_iso()
+        self.source = source
+        self.rows = [dossier_row(d, source, time) for d in chosen]
 
 
 def canonical_json(payload: object) -> str:
@@ -101,8 +109,9 @@ def quarantine_row(
     return QuarantineRow(kind, exc.code, exc.version, exc.reason, payload, digest)
 
 
-def dossier_row(d: Dossier) -> DossierRow:
-    facts = derive_facts(d)
+def dossier_row(d: Dossier, source: str, time: str) -> DossierRow:
+    """The row of a dossier version, with its event (built here: this may be a worker process)."""
+    facts = orjson.dumps(derive_facts(d))
     return DossierRow(
         code=d.code,
         version=d.version,
@@ -112,9 +121,11 @@ def dossier_row(d: Dossier) -> DossierRow:
         status=d.status,
         received_on=local_date(d.received_at) if d.received_at else None,
         updated_on=local_date(d.updated_at),
-        facts=facts,
-        facts_json=orjson.dumps(facts).decode(),
-        record_json=orjson.dumps(d).decode(),
+        facts_json=facts,
+        record_json=orjson.dumps(d),
+        event=ChangedEventTemplate.render(
+            code=d.code, version=d.version, source=source, after=facts, time=time
+        ),
     )
 
 
@@ -133,13 +144,55 @@ def prepare_page(
     parse: DossierParser,
     hasher: PiiHasher,
     *,
+    source: str,
     until: datetime | None = None,
 ) -> PreparedPage:
     """Parse a page and build the rows of all its dossiers (see :func:`parse_page`)."""
     with paused_gc():
         page = parse_page(raw_records, parse, hasher, until=until)
-        page.build_rows()
+        page.build_rows(source)
     return page
+
+
+_TRANSFER_ENCODER = msgspec.msgpack.Encoder()
+_TRANSFER_DECODER = msgspec.msgpack.Decoder(PreparedPage)
+
+
+def prepare_page_for_transfer(
+    records_json: bytes, hasher: PiiHasher, source: str, until: datetime | None
+) -> bytes:
+    """:func:`prepare_page` of a JSON array of records (:meth:`RawRecords.to_json`) with the
+    contract's parser, in a parsing process; the page goes back as MessagePack (a tenth of what
+    pickling the rows costs), read by :func:`transferred_page`."""
+    page = prepare_page(
+        decode_records(records_json), parse_dossier, hasher, source=source, until=until
+    )
+    page.best = {}  # the rows carry what the writer needs: the dossiers would double the bytes
+    with paused_gc():
+        return _TRANSFER_ENCODER.encode(page)
+
+
+def start_parsing_process(parent_pid: int) -> None:
+    """Initialiser of a parsing process: it ends when the service that started it is gone.
+    A service killed with SIGKILL cannot stop its pool, and an orphaned worker would wait on
+    its queue for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def parsing_ready() -> bool:
+    """Run in a parsing process to start it: importing this module imported the parser."""
+    return True
+
+
+def transferred_page(payload: bytes) -> PreparedPage:
+    with paused_gc():
+        return _TRANSFER_DECODER.decode(payload)
 
 
 def parse_page(

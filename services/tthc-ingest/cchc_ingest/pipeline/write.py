@@ -3,23 +3,19 @@ quarantine and ``dossier.changed`` events, all in the caller's transaction."""
 
 from __future__ import annotations
 
-import orjson
-
-from cchc_ingest.events.publish import dossier_changed, now_iso
 from cchc_ingest.pipeline.records import PreparedPage
 from cchc_ingest.store import dossiers, outbox
 from cchc_ingest.store.dossiers import PageOutcome, StatusChangeRow
 from cchc_ingest.store.raw import RawConnection
 
 
-async def write_page(conn: RawConnection, page: PreparedPage, source: str) -> PageOutcome:
+async def write_page(conn: RawConnection, page: PreparedPage) -> PageOutcome:
     await dossiers.lock_writes(conn)
     held = await dossiers.stored_versions(conn, [r.code for r in page.rows])
     newer = [r for r in page.rows if (h := held.get(r.code)) is None or r.version > h.version]
-    await dossiers.upsert(conn, newer, source)
+    await dossiers.upsert(conn, newer, page.source)
     changes = []
     events = []
-    time = now_iso()
     for row in newer:
         before = held.get(row.code)
         if before is None or before.status != row.status:
@@ -32,21 +28,14 @@ async def write_page(conn: RawConnection, page: PreparedPage, source: str) -> Pa
                     row.updated_at,
                 )
             )
-        events.append(
-            dossier_changed(
-                code=row.code,
-                version=row.version,
-                previous_version=before.version if before else None,
-                source=source,
-                # Both already JSON text: spliced in as they are, not parsed and dumped again.
-                before=orjson.Fragment(before.facts_json) if before else None,
-                after=orjson.Fragment(row.facts_json),
-                time=time,
-            )
-        )
+        # The event was rendered with the row; what was stored before fills its two holes.
+        if before is None:
+            events.append(row.event.fill(None, None))
+        else:
+            events.append(row.event.fill(before.version, before.facts_json))
     await dossiers.add_status_changes(conn, changes)
     await outbox.enqueue(conn, events)
-    await dossiers.quarantine(conn, page.rejected, source)
+    await dossiers.quarantine(conn, page.rejected, page.source)
     return PageOutcome(
         taken=page.taken,
         stored=len(newer),

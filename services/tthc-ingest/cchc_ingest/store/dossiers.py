@@ -9,19 +9,22 @@ dossier that two writers (the poller and the push endpoint, say) both see for th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import NamedTuple
 
+from cchc_ingest.events.publish import ChangedEventTemplate
 from cchc_ingest.store.raw import RawConnection, advisory_key
 
 WRITE_LOCK = advisory_key("cchc_ingest.dossiers.write")
 
 
-@dataclass(frozen=True, slots=True)
-class DossierRow:
-    """One dossier version ready to be stored."""
+class DossierRow(NamedTuple):
+    """One dossier version ready to be stored, and its ``dossier.changed`` event.
+
+    A named tuple of JSON already encoded (UTF-8 bytes): rows are built in a parsing worker
+    process and pickled to the writer, and tuples of bytes cross cheapest."""
 
     code: str
     version: int
@@ -31,9 +34,9 @@ class DossierRow:
     status: int
     received_on: date | None
     updated_on: date
-    facts: Mapping[str, Any]
-    facts_json: str
-    record_json: str
+    facts_json: bytes
+    record_json: bytes
+    event: ChangedEventTemplate
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +111,9 @@ _UPSERT = """
 INSERT INTO ingest.dossiers AS d (code, version, updated_at, agency_code, procedure_code, status,
                                   received_on, updated_on, source, facts, record)
 SELECT code, version, updated_at, agency_code, procedure_code, status, received_on, updated_on,
-       $9, facts::jsonb, record
+       $9, convert_from(facts, 'UTF8')::jsonb, convert_from(record, 'UTF8')
 FROM unnest($1::text[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], $6::int2[],
-            $7::date[], $8::date[], $10::text[], $11::text[])
+            $7::date[], $8::date[], $10::bytea[], $11::bytea[])
      AS t(code, version, updated_at, agency_code, procedure_code, status, received_on, updated_on,
           facts, record)
 ON CONFLICT (code) DO UPDATE SET
@@ -199,7 +202,10 @@ async def received_counts(
 async def updated_counts(
     conn: RawConnection, first: date, last: date
 ) -> dict[tuple[date, str], int]:
-    """Our dossiers per local day of their latest change (``NgayCapNhat``) and agency."""
+    """Our dossiers per local day of their latest change (``NgayCapNhat``) and agency.
+
+    A full read of the table (no index on ``updated_on``: see ``store.models.Dossier``); a
+    reconciliation run asks once."""
     rows = await conn.fetch(
         "SELECT updated_on, agency_code, count(*) AS n FROM ingest.dossiers "
         "WHERE updated_on BETWEEN $1 AND $2 GROUP BY updated_on, agency_code",
