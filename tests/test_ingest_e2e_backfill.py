@@ -36,12 +36,7 @@ from tests.test_ingest_e2e_support import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("clean_state")]
 
-A_YEAR = 300_000
-# Acceptance 2 reads a smaller year than acceptance 1 (which proves the full scale): what it adds
-# is the crashes, and a restart resumes the same code path whatever the volume, while a year of
-# 300,000 dossiers (1.6 million versions) costs the suite several more minutes. Set it to A_YEAR
-# and both tests share one simulator and one ground truth.
-A_SMALLER_YEAR = 40_000
+A_YEAR = 300_000  # both acceptance tests read the same simulated year, and share its truth
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +75,7 @@ async def test_a_year_backfilled_through_every_fault_equals_the_source(
         assert held >= 0.0005 * truth.versions  # the fault really fired
         assert job["quarantined"] >= held and job["duplicates_skipped"] > 0
     finally:
+        runtime.close()
         await runtime.source.aclose()
         await engine.dispose()
 
@@ -92,7 +88,7 @@ async def test_the_ingest_process_killed_twice_during_a_backfill_still_ends_equa
     tmp_path: Path,
     province: Callable[[int], Province],
 ) -> None:
-    year = province(A_SMALLER_YEAR)
+    year = province(A_YEAR)
     url = await year.url()
     start, end = history_range(await sim_status(url))
     ingest = IngestProcess(
