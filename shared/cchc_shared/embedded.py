@@ -141,6 +141,13 @@ class EmbeddedPostgres:
                 "fsync=on",
                 "-c",
                 "timezone=UTC",
+                # A backfill writes gigabytes of WAL: at the stock 1 GB a checkpoint came every
+                # few hundred thousand records, and after each the first change of every page
+                # is logged whole again (full-page writes), halving the ingest's write rate.
+                "-c",
+                "max_wal_size=8GB",
+                "-c",
+                "checkpoint_timeout=15min",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -10,8 +10,9 @@ from cchc_ingest.store.raw import RawConnection
 
 
 async def write_page(conn: RawConnection, page: PreparedPage) -> PageOutcome:
-    await dossiers.lock_writes(conn)
-    held = await dossiers.stored_versions(conn, [r.code for r in page.rows])
+    codes = [r.code for r in page.rows]
+    await dossiers.lock_dossiers(conn, codes)
+    held = await dossiers.stored_versions(conn, codes)
     newer = [r for r in page.rows if (h := held.get(r.code)) is None or r.version > h.version]
     await dossiers.upsert(conn, newer, page.source)
     changes = []

@@ -1,9 +1,12 @@
 """Every query on the dossier tables: the bulk upsert guarded by version, the status history,
 the quarantine, and the counts reconciliation compares.
 
-All writers of ``dossiers`` take :data:`WRITE_LOCK` (a transaction advisory lock) first: the
-"before" facts read for an event must still be the stored ones when the upsert runs, also for a
-dossier that two writers (the poller and the push endpoint, say) both see for the first time.
+Every writer of ``dossiers`` first locks the dossiers it is about to write (:func:`lock_dossiers`,
+transaction advisory locks keyed by a hash of each code): the "before" facts read for an event
+must still be the stored ones when the upsert runs, also for a dossier that two writers (the
+poller and the push endpoint, say) both see for the first time. Writers of different dossiers go
+on side by side; one global lock made every page wait for the one being written, and for the
+round trips of its writer.
 """
 
 from __future__ import annotations
@@ -15,9 +18,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 
 from cchc_ingest.events.publish import ChangedEventTemplate
-from cchc_ingest.store.raw import RawConnection, advisory_key
-
-WRITE_LOCK = advisory_key("cchc_ingest.dossiers.write")
+from cchc_ingest.store.raw import RawConnection
 
 
 class DossierRow(NamedTuple):
@@ -84,8 +85,20 @@ class PageOutcome:
 NOTHING = PageOutcome(0, 0, 0, 0)
 
 
-async def lock_writes(conn: RawConnection) -> None:
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+# Taken in one order (of their keys) by every writer, so that two writers never wait on each
+# other crosswise. Two-integer keys are a lock space apart from the one-integer keys of the other
+# advisory locks; 7355 names ours in it (two codes with one hash only share a lock).
+_LOCK_DOSSIERS = """
+SELECT count(pg_advisory_xact_lock(7355, key)) FROM (
+    SELECT DISTINCT hashtext(code) AS key FROM unnest($1::text[]) AS code ORDER BY key
+) AS keys
+"""
+
+
+async def lock_dossiers(conn: RawConnection, codes: Sequence[str]) -> None:
+    """Lock these dossiers for writing until the transaction ends."""
+    if codes:
+        await conn.execute(_LOCK_DOSSIERS, list(codes))
 
 
 async def stored_versions(conn: RawConnection, codes: Sequence[str]) -> dict[str, StoredVersion]:
