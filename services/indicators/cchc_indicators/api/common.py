@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 import orjson
@@ -40,11 +41,21 @@ CACHE_SIZE = 4096
 
 
 async def _read_context(request: Request) -> AsyncIterator[ReadContext]:
-    # A session that touches the database only if the answer is not cached already; reads
-    # need no commit, so none is opened before it is needed.
+    # A session opened only if the answer needs the database (most are answered from memory);
+    # reads need no commit, so none is opened before it is needed.
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
-        yield await read_context(session, cached=True)
+    opened: list[AsyncSession] = []
+
+    def open_session() -> AsyncSession:
+        if not opened:
+            opened.append(sessionmaker())
+        return opened[0]
+
+    try:
+        yield await read_context(open_session, cached=True)
+    finally:
+        if opened:
+            await opened[0].close()
 
 
 Ctx = Annotated[ReadContext, Depends(_read_context, scope="function")]
@@ -76,11 +87,15 @@ CACHE = AnswerCache()
 
 
 def etag(ctx: ReadContext, request: Request, principal: Principal) -> str:
-    query = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
+    # The raw query string, its parameters sorted: parsing it (and building ``request.url``)
+    # cost more than the rest of a cached answer.
+    raw: bytes = request.scope.get("query_string", b"")
+    query = b"&".join(sorted(raw.split(b"&"))).decode("latin-1")
     fresh = ctx.freshness
     # The same URL answers differently for callers of different scopes (defaults, filtered rows).
     scope = principal.org_unit_scope or ""
-    key = f"{fresh.epoch}:{fresh.data_version}:{ctx.today}:{scope}:{request.url.path}?{query}"
+    path = request.scope["path"]
+    key = f"{fresh.epoch}:{fresh.data_version}:{ctx.today}:{scope}:{path}?{query}"
     return f'W/"{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
 
 
@@ -130,10 +145,15 @@ def definition_of(code: str) -> IndicatorDefinition:
 def period_param(ctx: ReadContext, text: str, field: str = "query.period") -> Period:
     """A period text, cut at today's end when it is still running."""
     try:
-        period = parse_period(text, today=ctx.today)
-        return period.clipped(ctx.today)
+        return _clipped_period(text, ctx.today)
     except ValueError as exc:
         raise ValidationFailed([FieldError(field=field, message=str(exc))]) from None
+
+
+@lru_cache(maxsize=4096)
+def _clipped_period(text: str, today: date) -> Period:
+    """Dashboards ask about the same few periods: parsed once per day (errors are not kept)."""
+    return parse_period(text, today=today).clipped(today)
 
 
 def instant(value: datetime | None) -> str | None:

@@ -60,8 +60,10 @@ def parse(model: type[P], event: CloudEvent) -> P:
 # Dossiers
 
 
-async def apply_dossier_changes(session: AsyncSession, changes: Sequence[DossierChanged]) -> int:
-    """Apply the newer versions among ``changes``; answer how many applied."""
+async def prepare_dossier_changes(
+    session: AsyncSession, changes: Sequence[DossierChanged]
+) -> list[Contribution]:
+    """Store the newer versions among ``changes``; answer what they change in the aggregates."""
     held = await dossiers.lock_dossiers(session, [c.dossier_code for c in changes])
     rows: list[Contribution] = []
     latest: dict[str, DossierFacts] = {}
@@ -73,8 +75,7 @@ async def apply_dossier_changes(session: AsyncSession, changes: Sequence[Dossier
         held[change.dossier_code] = dossiers.HeldDossier(change.version, change.after)
         latest[change.dossier_code] = change.after
     await dossiers.save_dossiers(session, list(latest.values()))
-    await aggregates.add_contributions(session, rows)
-    return len(latest)
+    return rows
 
 
 def dossier_change(event: CloudEvent) -> DossierChanged:
@@ -186,11 +187,15 @@ async def handle_events(session: AsyncSession, events: Sequence[CloudEvent]) -> 
             await handler(session, event)
             reference_changed = True
             tree_changed |= event.type in (AGENCY_CHANGED, ORG_UNIT_CHANGED)
-    if changes:
-        await apply_dossier_changes(session, changes)
+    rows = await prepare_dossier_changes(session, changes) if changes else []
     if tree_changed:
         await refresh_paths(session)
-    await mark_applied(session, max(e.time for e in events), reference_changed=reference_changed)
+    # The version is taken last (it locks service_state until commit: see mark_applied) and
+    # stamps the aggregate rows this batch changes, for the read models to pull.
+    version = await mark_applied(
+        session, max(e.time for e in events), reference_changed=reference_changed
+    )
+    await aggregates.add_contributions(session, rows, version=version)
 
 
 _REFERENCE_HANDLERS: dict[str, Any] = {

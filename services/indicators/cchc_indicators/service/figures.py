@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from cchc_indicators.domain.aggregates import MeasureSums, combine
@@ -14,6 +15,7 @@ from cchc_indicators.domain.evaluate import RULES, Figure, count, evaluate, rate
 from cchc_indicators.domain.periods import Grain, Period, local_midnight, period_series
 from cchc_indicators.service.context import ReadContext
 from cchc_indicators.service.org_tree import Unit
+from cchc_indicators.service.read_model import MODEL
 from cchc_indicators.store import aggregates, reference
 from cchc_indicators.store.aggregates import GroupBy, SumsQuery
 
@@ -119,6 +121,19 @@ def _sums_query(
     )
 
 
+async def _from_read_model(ctx: ReadContext, flt: Filter) -> bool:
+    """Whether the in-memory read model answers (caught up first): questions on agencies and
+    periods only. A filter or breakdown on procedure, field, field group or channel reads the
+    aggregate tables."""
+    if flt != NO_FILTER or not MODEL.usable(ctx.freshness):
+        return False
+    tree = ctx.tree
+    await MODEL.catch_up(
+        ctx.open_session, ctx.freshness, lambda: (tree.subtree(code) for code in tree.units)
+    )
+    return True
+
+
 async def dossier_sums(
     ctx: ReadContext,
     period: Period,
@@ -126,6 +141,10 @@ async def dossier_sums(
     flt: Filter = NO_FILTER,
     group_by: GroupBy | None = None,
 ) -> dict[str | None, MeasureSums]:
+    if group_by in (None, "agency") and await _from_read_model(ctx, flt):
+        if group_by is None:
+            return {None: MODEL.sums(scope.agencies, period)}
+        return MODEL.sums_by_agency(scope.agencies, period)
     query = _sums_query(ctx, period, scope, flt, group_by)
     return await aggregates.period_sums(ctx.session, query)
 
@@ -212,6 +231,8 @@ def roll_up(
 async def _by_org_unit(
     ctx: ReadContext, code: IndicatorCode, period: Period, scope: Scope, flt: Filter
 ) -> Values:
+    if await _from_read_model(ctx, flt):
+        return _by_org_unit_in_memory(ctx, code, period, scope)
     by_agency = await dossier_sums(ctx, period, scope, flt, "agency")
     total = evaluate(code, combine(by_agency.values()))
     units = _rollup_units(scope, ctx, period)
@@ -219,6 +240,22 @@ async def _by_org_unit(
         Row(u.code, u.name, evaluate(code, sums))
         for u, sums in roll_up(ctx, by_agency, units, scope.boundaries)
     ]
+    return Values(total, rows)
+
+
+def _by_org_unit_in_memory(
+    ctx: ReadContext, code: IndicatorCode, period: Period, scope: Scope
+) -> Values:
+    """``_by_org_unit`` from the read model: each child's agencies (within the scope) as one
+    group, summed once and kept, instead of a roll-up of every agency per request."""
+    total = evaluate(code, MODEL.sums(scope.agencies, period))
+    in_scope = None if scope.agencies is None else set(scope.agencies)
+    rows = []
+    for unit in _rollup_units(scope, ctx, period):
+        agencies = _subtree(ctx, unit, scope.boundaries)
+        if in_scope is not None:
+            agencies = [a for a in agencies if a in in_scope]
+        rows.append(Row(unit.code, unit.name, evaluate(code, MODEL.sums(agencies, period))))
     return Values(total, rows)
 
 
@@ -324,21 +361,29 @@ async def series(
 ) -> list[Point]:
     """One point per period of ``grain``; periods that start after today are left out."""
     try:
-        periods = period_series(first, last, grain, today=ctx.today)
+        periods = list(_series_periods(first, last, grain, ctx.today))
     except ValueError as exc:
         raise QueryError("query.from", str(exc)) from None
-    periods = [p.clipped(ctx.today) for p in periods if p.start <= ctx.today]
     if not periods:
         return []
     if is_catalog(definition):
         return [
             Point(p, (await catalog_values(ctx, definition.code, p, None)).figure) for p in periods
         ]
-    sums = await aggregates.series_sums(
-        ctx.session, _sums_query(ctx, periods[0], scope, NO_FILTER, None), periods
-    )
+    if await _from_read_model(ctx, NO_FILTER):
+        sums = MODEL.series_sums(scope.agencies, periods)
+    else:
+        query = _sums_query(ctx, periods[0], scope, NO_FILTER, None)
+        sums = await aggregates.series_sums(ctx.session, query, periods)
     rule = RULES[definition.code]
     return [Point(p, rule(s)) for p, s in zip(periods, sums, strict=True)]
+
+
+@lru_cache(maxsize=1024)
+def _series_periods(first: str, last: str, grain: Grain, today: date) -> tuple[Period, ...]:
+    """The periods of a series, cut at today (kept: dashboards ask for the same few series)."""
+    periods = period_series(first, last, grain, today=today)
+    return tuple(p.clipped(today) for p in periods if p.start <= today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,12 +405,18 @@ async def ranking(
     if is_catalog(definition):
         raise QueryError("path.code", "catalogue indicators are province-wide: no ranking")
     units = ctx.tree.at_level(level, period)
-    agencies = sorted({a for u in units for a in _subtree(ctx, u, boundaries)})
-    scope = Scope(None, agencies, boundaries)
-    by_agency = await dossier_sums(ctx, period, scope, NO_FILTER, "agency")
-    rolled = [
-        (u, evaluate(definition.code, s)) for u, s in roll_up(ctx, by_agency, units, boundaries)
-    ]
+    if await _from_read_model(ctx, NO_FILTER):
+        rolled = [
+            (u, evaluate(definition.code, MODEL.sums(_subtree(ctx, u, boundaries), period)))
+            for u in units
+        ]
+    else:
+        agencies = sorted({a for u in units for a in _subtree(ctx, u, boundaries)})
+        scope = Scope(None, agencies, boundaries)
+        by_agency = await dossier_sums(ctx, period, scope, NO_FILTER, "agency")
+        rolled = [
+            (u, evaluate(definition.code, s)) for u, s in roll_up(ctx, by_agency, units, boundaries)
+        ]
     valued = sorted(
         (r for r in rolled if r[1].value is not None),
         key=lambda r: (-(r[1].value or 0) if descending else (r[1].value or 0), r[0].code),

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from cchc_indicators.domain.periods import Period
 from cchc_indicators.store.models import OrgUnit
@@ -85,6 +86,11 @@ class OrgTree:
                 self._refs[str(unit.id)] = unit
         for unit in self.units.values():
             self._refs[unit.code] = unit  # a code wins over a slug that happens to equal it
+        # A tree never changes (a new one replaces it): answers are kept, as every request
+        # asks for subtrees and children and each is a scan of every unit.
+        self._subtrees: dict[str, list[str]] = {}
+        self._subtrees_today: dict[tuple[str, date], list[str]] = {}
+        self._children: dict[tuple[str | None, date, date], list[Unit]] = {}
 
     def find(self, ref: str) -> Unit | None:
         """A unit by its code (MaDinhDanh), its UUID or its slug."""
@@ -98,7 +104,11 @@ class OrgTree:
 
     def subtree(self, code: str) -> list[str]:
         """Agency codes counted in a unit: every unit whose path passes through it."""
-        return sorted(c for c, u in self.units.items() if code in u.path)
+        codes = self._subtrees.get(code)
+        if codes is None:
+            codes = sorted(c for c, u in self.units.items() if code in u.path)
+            self._subtrees[code] = _bounded(self._subtrees, codes)
+        return list(codes)
 
     def standing_today(self, code: str, today: date) -> Unit | None:
         """The unit an agency is today: itself if still valid, else its successors' heir."""
@@ -114,6 +124,14 @@ class OrgTree:
 
     def subtree_today(self, code: str, today: date) -> list[str]:
         """Agency codes counted in a unit with today's boundaries."""
+        held = self._subtrees_today.get((code, today))
+        if held is None:
+            held = self._subtrees_today[(code, today)] = _bounded(
+                self._subtrees_today, self._subtree_today(code, today)
+            )
+        return list(held)
+
+    def _subtree_today(self, code: str, today: date) -> list[str]:
         codes = []
         for agency in self.units:
             standing = self.standing_today(agency, today)
@@ -123,6 +141,14 @@ class OrgTree:
 
     def children(self, code: str | None, period: Period) -> list[Unit]:
         """Direct children valid during the period (the roots when ``code`` is None)."""
+        key = (code, period.start, period.end)
+        held = self._children.get(key)
+        if held is None:
+            valid = self._valid_children(code, period)
+            held = self._children[key] = _bounded(self._children, valid)
+        return list(held)
+
+    def _valid_children(self, code: str | None, period: Period) -> list[Unit]:
         return sorted(
             (
                 u
@@ -142,3 +168,13 @@ class OrgTree:
 
     def _by_ref(self, ref: str) -> Unit | None:
         return self.units.get(ref) or self._refs.get(ref)
+
+
+MAX_KEPT = 10_000  # answers kept per kind: questions name few units and periods, but any may
+
+
+def _bounded(cache: dict[Any, Any], value: list[Any]) -> list[Any]:
+    """``value``, after emptying ``cache`` when it is full."""
+    if len(cache) >= MAX_KEPT:
+        cache.clear()
+    return value

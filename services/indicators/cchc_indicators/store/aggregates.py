@@ -65,7 +65,7 @@ def table_deltas(
     rows: Iterable[Contribution],
 ) -> dict[type[MeasureColumns], dict[tuple[Any, ...], list[int]]]:
     """The net delta per table, per primary key (``_key_columns`` order), per measure
-    (``MEASURES`` order). The rebuild runs this over every dossier: it is kept tight."""
+    (``MEASURES`` order)."""
     index = {measure: i for i, measure in enumerate(MEASURES)}
     width = len(MEASURES)
     detail_day: dict[tuple[Any, ...], list[int]] = {}
@@ -99,33 +99,40 @@ def table_deltas(
     }
 
 
-async def add_contributions(session: AsyncSession, rows: Iterable[Contribution]) -> None:
+async def add_contributions(
+    session: AsyncSession, rows: Iterable[Contribution], *, version: int = 0
+) -> None:
     """``total = total + delta`` for every touched (bucket, measure), in the caller's transaction.
 
     Keys are written in sorted order so that concurrent transactions lock rows in the same order.
+    ``version`` (the transaction's ``data_version``) stamps the ``agg_agency_day`` rows changed.
     """
     for table, deltas in table_deltas(rows).items():
         changed = sorted((k, v) for k, v in deltas.items() if any(v))
         if changed:
-            await _upsert(session, table, changed)
+            await _upsert(session, table, changed, version)
 
 
 async def _upsert(
     session: AsyncSession,
     table: type[MeasureColumns],
     rows: Sequence[tuple[tuple[Any, ...], list[int]]],
+    version: int,
 ) -> None:
     keys = _key_columns(table)
     sa_table = _table(table)
+    stamped = table is AggAgencyDay
     stmt = pg_insert(sa_table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={m.value: sa_table.c[m.value] + stmt.excluded[m.value] for m in MEASURES},
-    )
+    updates = {m.value: sa_table.c[m.value] + stmt.excluded[m.value] for m in MEASURES}
+    if stamped:
+        updates["changed_version"] = stmt.excluded.changed_version
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    stamp = {"changed_version": version} if stamped else {}
     params = [
         {
             **dict(zip(keys, key, strict=True)),
             **{m.value: d for m, d in zip(MEASURES, v, strict=True)},
+            **stamp,
         }
         for key, v in rows
     ]
@@ -364,63 +371,6 @@ def _accumulate(rows: Sequence[Any], periods: Sequence[Period]) -> list[MeasureS
             running[i] = current[i]
         result.append(_measure_sums_of(current))
     return result
-
-
-async def _driver(session: AsyncSession) -> Any:
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection  # asyncpg's connection: COPY needs it
-
-
-def _staging(table: type[MeasureColumns]) -> str:
-    return f"staging_{_table(table).name}"
-
-
-async def stage(
-    session: AsyncSession, deltas: dict[type[MeasureColumns], dict[tuple[Any, ...], list[int]]]
-) -> None:
-    """COPY deltas into per-table staging tables (dropped at commit); ``merge_staged`` adds
-    them up into the aggregates. Large volumes: the rebuild stages chunk after chunk."""
-    driver = await _driver(session)
-    for table, rows in deltas.items():
-        if not rows:
-            continue
-        columns = [*_key_columns(table), *(m.value for m in MEASURES)]
-        await driver.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_staging(table)} "
-            f"(LIKE {_table(table).fullname} INCLUDING DEFAULTS) ON COMMIT DROP"
-        )
-        records = [(*key, *totals) for key, totals in rows.items()]
-        await driver.copy_records_to_table(_staging(table), records=records, columns=columns)
-
-
-async def merge_staged(session: AsyncSession) -> None:
-    """One ``INSERT … SELECT … GROUP BY … ON CONFLICT`` per table from its staging table."""
-    driver = await _driver(session)
-    for table in AGGREGATE_TABLES:
-        exists = await driver.fetchval("SELECT to_regclass($1)", f"pg_temp.{_staging(table)}")
-        if exists is None:
-            continue
-        # Temp tables have no statistics: without them the planner sorts instead of hashing.
-        await driver.execute(f"ANALYZE {_staging(table)}")
-        keys = ", ".join(_key_columns(table))
-        sums = ", ".join(f"SUM({m.value})" for m in MEASURES)
-        updates = ", ".join(f"{m.value} = t.{m.value} + excluded.{m.value}" for m in MEASURES)
-        listed = f"{keys}, {', '.join(m.value for m in MEASURES)}"
-        await driver.execute(
-            f"INSERT INTO {_table(table).fullname} AS t ({listed}) "
-            f"SELECT {keys}, {sums} FROM {_staging(table)} GROUP BY {keys} "
-            f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
-        )
-        await driver.execute(f"TRUNCATE {_staging(table)}")
-
-
-async def bulk_add(
-    session: AsyncSession, deltas: dict[type[MeasureColumns], dict[tuple[Any, ...], list[int]]]
-) -> None:
-    """``add_contributions`` for large volumes: COPY, then one upsert per table."""
-    await stage(session, deltas)
-    await merge_staged(session)
 
 
 async def truncate_aggregates(session: AsyncSession) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,17 +78,6 @@ async def save_dossiers(session: AsyncSession, latest: Sequence[DossierFacts]) -
         await session.execute(
             update(DossierState).where(DossierState.dossier_code == code).values(**values)
         )
-
-
-async def stream_facts(session: AsyncSession, chunk: int = 5000) -> AsyncIterator[DossierFacts]:
-    """Every dossier's latest facts, read in chunks (the rebuild's input)."""
-    result = await session.stream(
-        select(DossierState.facts)
-        .where(DossierState.facts.is_not(None))
-        .execution_options(yield_per=chunk)
-    )
-    async for (facts,) in result:
-        yield DossierFacts.model_validate(facts)
 
 
 @dataclass(frozen=True, slots=True)

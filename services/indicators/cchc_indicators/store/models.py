@@ -115,12 +115,18 @@ class AggDetailMonth(MeasureColumns, Base):
 
 
 class AggAgencyDay(MeasureColumns, Base):
-    """Agency and channel only, per local day: org-unit roll-ups without other breakdowns."""
+    """Agency and channel only, per local day: org-unit roll-ups without other breakdowns.
+
+    ``changed_version`` is the ``data_version`` of the transaction that last changed the row
+    (0 after a rebuild): each process's read model pulls only the rows changed since it looked.
+    """
 
     __tablename__ = "agg_agency_day"
+    __table_args__ = (Index("ix_agg_agency_day_changed_version", "changed_version"),)
     agency_code: Mapped[str] = _key()
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     channel: Mapped[str] = _key(16)
+    changed_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class AggAgencyMonth(MeasureColumns, Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -39,8 +40,14 @@ async def read_state(session: AsyncSession) -> Freshness:
 
 async def mark_applied(
     session: AsyncSession, latest_event_time: datetime, *, reference_changed: bool
-) -> None:
-    """Called in the consumer's transaction: the figures now reflect events up to this time."""
+) -> int:
+    """Called in the consumer's transaction: the figures now reflect events up to this time.
+
+    Answers the new ``data_version``. The row stays locked until the transaction ends, so
+    consumer transactions take versions in commit order: the aggregate rows a transaction
+    stamps with its version (``changed_version``) are committed before any larger version is,
+    and a reader that sees ``data_version`` V sees every row stamped V or less.
+    """
     bump = 1 if reference_changed else 0
     stmt = pg_insert(ServiceState).values(
         id=ROW_ID,
@@ -50,29 +57,32 @@ async def mark_applied(
         evaluated_version=-1,
     )
     table = ServiceState.__table__
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[ServiceState.id],
         set_={
             "as_of": func.greatest(table.c.as_of, stmt.excluded.as_of),
             "data_version": table.c.data_version + 1,
             "reference_version": table.c.reference_version + bump,
         },
-    )
-    await session.execute(stmt)
+    ).returning(table.c.data_version)
+    return int((await session.execute(upsert)).scalar_one())
 
 
-async def bump_data_version(session: AsyncSession) -> None:
-    """After a rebuild: every cached answer and ETag must change."""
+async def bump_data_version(session: AsyncSession, *, new_epoch: bool = False) -> None:
+    """After a rebuild: every cached answer and ETag must change. A new epoch also tells the
+    read models (``service/read_model.py``) to reload rather than pull changed rows: the
+    rebuild replaced every row, and dropped some."""
+    table = ServiceState.__table__
+    changes: dict[str, Any] = {
+        "data_version": table.c.data_version + 1,
+        "reference_version": table.c.reference_version + 1,
+    }
+    if new_epoch:
+        changes["epoch"] = func.gen_random_uuid()
     await session.execute(
         pg_insert(ServiceState)
         .values(id=ROW_ID, data_version=1, reference_version=1, evaluated_version=-1)
-        .on_conflict_do_update(
-            index_elements=[ServiceState.id],
-            set_={
-                "data_version": ServiceState.__table__.c.data_version + 1,
-                "reference_version": ServiceState.__table__.c.reference_version + 1,
-            },
-        )
+        .on_conflict_do_update(index_elements=[ServiceState.id], set_=changes)
     )
 
 

@@ -1,0 +1,238 @@
+# ruff: noqa: S608  # SQL text holds only our own table/column names; values are bound
+"""The read model: per-(agency, local day) totals of every measure, mirrored in process memory.
+
+Why: a dashboard question (an indicator of an org unit's subtree for a period, as one value, per
+child unit, or month by month) read from the aggregate tables costs a query and the summing of
+hundreds of rows in Python for every distinct question — about ten milliseconds, too much for a
+wall of dashboards on a small machine. The same answer from memory is a few binary searches.
+
+What it holds: ``agg_agency_day`` summed over channels — a province has a few hundred agencies
+and a few hundred days each, tens of thousands of rows. For any group of agencies (an org unit's
+subtree, with either boundaries) it builds, when first asked, that group's per-day totals and
+their running sums; a flow over a period is then the running sum before its end minus the one
+before its start, a stock at its end the running sum before its end (``domain/aggregates.py``).
+
+Staying current: every consumer transaction stamps the ``agg_agency_day`` rows it changes with
+its ``data_version`` (``store.state.mark_applied`` explains why the stamps are in commit order).
+A read that finds ``service_state`` at a newer version than the model pulls the rows stamped
+after the model's version, in one statement (one snapshot, state included), and adds their
+differences to the groups that contain their agency. A rebuild leaves a new epoch: the model
+then loads everything afresh. Each process (replica) keeps its own model; the consumer may run in
+any of them.
+
+What it answers: flows and stocks of any set of agencies, whole or per agency, for any period —
+the questions without a filter or breakdown on procedure, field, field group or channel. Those
+keep reading the aggregate tables (``store/aggregates.py``), as do catalogue indicators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from operator import add
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cchc_indicators.domain.aggregates import STOCK_MEASURES, Measure, MeasureSums
+from cchc_indicators.domain.periods import Period
+from cchc_indicators.store.models import AggAgencyDay, ServiceState
+from cchc_indicators.store.state import Freshness
+
+ENABLED = True
+"""Whether figures read from the model (tests switch it off to compare with the SQL path)."""
+
+MEASURES: tuple[Measure, ...] = tuple(Measure)
+WIDTH = len(MEASURES)
+ZERO: tuple[int, ...] = (0,) * WIDTH
+FLOW_SLOTS = tuple((i, m) for i, m in enumerate(MEASURES) if m not in STOCK_MEASURES)
+STOCK_SLOTS = tuple((i, m) for i, m in enumerate(MEASURES) if m in STOCK_MEASURES)
+MAX_GROUPS = 20_000
+"""Groups kept before all are dropped (rebuilt when asked): a bound on memory for callers that
+ask for arbitrary sets of agencies; a province's subtrees are a few thousand at most."""
+
+_SUMS = ", ".join(f"SUM({m.value})::bigint" for m in MEASURES)
+_NULLS = ", ".join("NULL::bigint" for _ in MEASURES)
+_AGENCY_DAY: Any = AggAgencyDay.__table__
+_STATE: Any = ServiceState.__table__
+# One statement, hence one snapshot: the state row (agency NULL) and the new totals of every
+# (agency, day) with a row changed after :after, summed over channels.
+PULL = text(
+    f"SELECT epoch::text, data_version, NULL::text, NULL::date, {_NULLS} "
+    f"FROM {_STATE.fullname} WHERE id = 1 "
+    "UNION ALL "
+    f"SELECT NULL, NULL, a.agency_code, a.day, {_SUMS} FROM {_AGENCY_DAY.fullname} AS a "
+    "WHERE (a.agency_code, a.day) IN ("
+    f"  SELECT agency_code, day FROM {_AGENCY_DAY.fullname} WHERE changed_version > :after) "
+    "GROUP BY a.agency_code, a.day"
+)
+
+
+class DaySeries:
+    """Per-day totals of a group of agencies, and their running sums (built when first read)."""
+
+    __slots__ = ("_days", "_running", "daily")
+
+    def __init__(self) -> None:
+        self.daily: dict[int, list[int]] = {}  # day ordinal → totals in MEASURES order
+        self._days: list[int] | None = None
+        self._running: list[tuple[int, ...]] = []
+
+    def add(self, day: int, delta: Sequence[int]) -> None:
+        held = self.daily.get(day)
+        self.daily[day] = list(delta) if held is None else list(map(add, held, delta))
+        self._days = None
+
+    def add_all(self, other: DaySeries) -> None:
+        daily = self.daily
+        for day, totals in other.daily.items():
+            held = daily.get(day)
+            daily[day] = list(totals) if held is None else list(map(add, held, totals))
+        self._days = None
+
+    def before(self, day: int) -> tuple[int, ...]:
+        """Totals summed over every day before ``day`` (an ordinal)."""
+        days = self._days
+        if days is None:
+            days = self._index()
+        at = bisect_left(days, day)
+        return self._running[at - 1] if at else ZERO
+
+    def _index(self) -> list[int]:
+        days = sorted(self.daily)
+        running: list[tuple[int, ...]] = []
+        current = ZERO
+        for day in days:
+            current = tuple(a + b for a, b in zip(current, self.daily[day], strict=True))
+            running.append(current)
+        self._days, self._running = days, running
+        return days
+
+    def sums(self, period: Period) -> MeasureSums:
+        """Flows over the period's days, stocks at its end (``aggregates.MeasureSums``)."""
+        end = self.before(period.end.toordinal())
+        start = self.before(period.start.toordinal())
+        flow = {m: end[i] - start[i] for i, m in FLOW_SLOTS}
+        return MeasureSums(flow, {m: end[i] for i, m in STOCK_SLOTS})
+
+
+@dataclass
+class ReadModel:
+    epoch: str | None = None  # None: nothing loaded yet
+    version: int = -1
+    agencies: dict[str, DaySeries] = field(default_factory=dict)
+    everything: DaySeries = field(default_factory=DaySeries)
+    groups: dict[tuple[str, ...], DaySeries] = field(default_factory=dict)  # by agency codes
+    members: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # agency → groups
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def usable(self, freshness: Freshness) -> bool:
+        """Without a ``service_state`` row there is no version to follow: read the tables."""
+        return ENABLED and bool(freshness.epoch)
+
+    async def catch_up(
+        self,
+        session: Callable[[], AsyncSession],
+        freshness: Freshness,
+        likely_groups: Callable[[], Iterable[Iterable[str]]] = tuple,
+    ) -> None:
+        """Bring the model to at least the state ``freshness`` describes (``session`` gives the
+        session to read with, opened only if the model is behind).
+
+        After loading afresh it builds ``likely_groups`` (the org units' subtrees) at once:
+        built on first use instead, the province's group (every agency's days, a tenth of a
+        second) would stall every request in flight behind the one that asked first.
+        """
+        if self._current(freshness):
+            return
+        async with self.lock:
+            if self._current(freshness):  # another request pulled meanwhile
+                return
+            if await self._pull(session()):
+                for agencies in likely_groups():
+                    self.group(agencies)
+
+    def _current(self, freshness: Freshness) -> bool:
+        return self.epoch == freshness.epoch and self.version >= freshness.data_version
+
+    async def _pull(self, session: AsyncSession) -> bool:
+        """Pull the rows changed since the model's version; answer whether it loaded afresh."""
+        loaded = self.epoch is not None
+        rows = (await session.execute(PULL, {"after": self.version if loaded else -1})).all()
+        epoch, version = self._state_of(rows)
+        afresh = epoch != self.epoch
+        if afresh:  # first use, or a rebuild: everything afresh
+            self._reset()
+            if loaded:
+                rows = (await session.execute(PULL, {"after": -1})).all()
+                epoch, version = self._state_of(rows)
+        for row in rows:
+            if row[2] is not None:
+                self._set(row[2], row[3].toordinal(), row[4:])
+        self.epoch, self.version = epoch, version
+        return afresh
+
+    @staticmethod
+    def _state_of(rows: Sequence[Any]) -> tuple[str, int]:
+        state = next((r for r in rows if r[2] is None), None)
+        return ("", 0) if state is None else (state[0], state[1])
+
+    def _reset(self) -> None:
+        self.agencies, self.everything = {}, DaySeries()
+        self.groups, self.members = {}, {}
+
+    def _set(self, agency: str, day: int, totals: Sequence[int]) -> None:
+        """The agency's new totals for the day: add the difference wherever the agency counts."""
+        series = self.agencies.get(agency)
+        if series is None:
+            series = self.agencies[agency] = DaySeries()
+        held = series.daily.get(day)
+        new = [int(t) for t in totals]
+        delta = new if held is None else [t - h for t, h in zip(new, held, strict=True)]
+        if not any(delta):
+            return
+        series.add(day, delta)
+        self.everything.add(day, delta)
+        for key in self.members.get(agency, ()):
+            self.groups[key].add(day, delta)
+
+    def group(self, agencies: Iterable[str] | None) -> DaySeries:
+        """The totals of a set of agencies (all when None), built on first use and kept."""
+        if agencies is None:
+            return self.everything
+        key = tuple(sorted(set(agencies)))
+        if len(key) == 1:
+            return self.agencies.get(key[0]) or DaySeries()
+        series = self.groups.get(key)
+        if series is None:
+            if len(self.groups) >= MAX_GROUPS:
+                self.groups, self.members = {}, {}
+            series = self.groups[key] = DaySeries()
+            for agency in key:
+                self.members.setdefault(agency, []).append(key)
+                held = self.agencies.get(agency)
+                if held is not None:
+                    series.add_all(held)
+        return series
+
+    def sums(self, agencies: Iterable[str] | None, period: Period) -> MeasureSums:
+        return self.group(agencies).sums(period)
+
+    def sums_by_agency(
+        self, agencies: Iterable[str] | None, period: Period
+    ) -> dict[str | None, MeasureSums]:
+        """One entry per agency holding any total (of the given ones; all when None)."""
+        codes = self.agencies.keys() if agencies is None else set(agencies) & self.agencies.keys()
+        return {code: self.agencies[code].sums(period) for code in sorted(codes)}
+
+    def series_sums(
+        self, agencies: Iterable[str] | None, periods: Sequence[Period]
+    ) -> list[MeasureSums]:
+        series = self.group(agencies)
+        return [series.sums(p) for p in periods]
+
+
+MODEL = ReadModel()
