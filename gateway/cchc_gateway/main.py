@@ -34,6 +34,7 @@ from cchc_gateway.proxy import ServiceForwarder, Upstreams
 from cchc_shared.auth import Authenticator, verifier_from_settings
 from cchc_shared.db import create_engine, create_sessionmaker
 from cchc_shared.errors import Problem, install_problem_handlers, problem_response
+from cchc_shared.memory import settle_heap
 from cchc_shared.observability import RequestContextMiddleware, configure_logging
 from cchc_shared.responses import FastJSONResponse
 from cchc_shared.settings import GatewaySettings
@@ -93,6 +94,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await keys.refresh()
             await bootstrap_accounts(sessionmaker, settings)
             refresher = asyncio.create_task(keys.run_refresh())
+        settle_heap()
         try:
             yield
         finally:

@@ -25,6 +25,7 @@ from cchc_shared.events.consumer import ConsumerSpec, EventConsumer
 from cchc_shared.events.outbox import DeadLetterMixin, OutboxEventMixin, ProcessedMessageMixin
 from cchc_shared.events.relay import OutboxRelay, retention
 from cchc_shared.events.streams import connect, ensure_streams
+from cchc_shared.memory import settle_heap
 from cchc_shared.observability import RequestContextMiddleware, configure_logging
 from cchc_shared.responses import FastJSONResponse
 from cchc_shared.settings import ServiceSettings
@@ -93,6 +94,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         app.state.sessionmaker = ctx.sessionmaker
         if settings.run_background_workers:
             _start_workers(definition, ctx)
+        settle_heap()
         try:
             yield
         finally:
