@@ -87,17 +87,7 @@ def parse_only(pages: list[bytes], hasher: PiiHasher) -> float:
     return time.perf_counter() - began
 
 
-async def reset(engine: AsyncEngine, js: object) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "TRUNCATE ingest.dossiers, ingest.dossier_status_history, ingest.outbox_events, "
-                "ingest.source_state, ingest.quarantine"
-            )
-        )
-        # TRUNCATE leaves statistics that say "empty": plans made now (statements are prepared
-        # per connection) would read the table from end to end once it holds 200,000 rows.
-        await conn.execute(text("ANALYZE ingest.dossiers, ingest.outbox_events"))
+async def fresh_stream(js: object) -> None:
     with contextlib.suppress(Exception):
         await js.delete_stream(INGEST_STREAM.name)  # type: ignore[attr-defined]
     await ensure_streams(js)  # type: ignore[arg-type]
@@ -128,9 +118,12 @@ async def backlog(engine: AsyncEngine) -> int:
         return int((await conn.execute(text(query))).scalar_one())
 
 
-async def measure(url: str, nats_url: str, feed: FeedPages) -> dict[str, float]:
+async def measure(urls: list[str], nats_url: str, feed: FeedPages) -> dict[str, float]:
+    """Each part in a database of its own, fresh from its migrations, as a new installation's
+    backfill finds it (a truncated one keeps statistics that say "empty", and the plans made
+    from them read the whole table for every page)."""
     settings = IngestSettings()
-    engine = create_engine(url, pool_size=8)
+    engine, engine_together = (create_engine(url, pool_size=8) for url in urls)
     nc = await connect(nats_url, name="bench-ingest")
     js = nc.jetstream()
     runtime = Runtime(
@@ -140,7 +133,7 @@ async def measure(url: str, nats_url: str, feed: FeedPages) -> dict[str, float]:
         parse_workers=settings.parse_workers,
     )
 
-    def relay() -> OutboxRelay:
+    def relay(engine: AsyncEngine) -> OutboxRelay:
         return OutboxRelay(
             engine=engine,
             js=js,
@@ -154,12 +147,12 @@ async def measure(url: str, nats_url: str, feed: FeedPages) -> dict[str, float]:
     await runtime.start_parsing()  # as the service does when it starts
     try:
         # Storing alone (the relay idle), then the relay draining what was stored.
-        await reset(engine, js)
+        await fresh_stream(js)
         began = time.perf_counter()
         figures["stored"] = await store_all(runtime, feed.pages)
         figures["store_seconds"] = time.perf_counter() - began
         began = time.perf_counter()
-        drain = asyncio.create_task(relay().run())
+        drain = asyncio.create_task(relay(engine).run())
         while await backlog(engine):  # noqa: ASYNC110 - polling the database, not an event
             await asyncio.sleep(0.05)
         figures["drain_seconds"] = time.perf_counter() - began
@@ -168,12 +161,13 @@ async def measure(url: str, nats_url: str, feed: FeedPages) -> dict[str, float]:
             await drain
 
         # Both at once, as the service runs: until JetStream acknowledged the last event.
-        await reset(engine, js)
+        await fresh_stream(js)
+        runtime.engine = engine_together
         began = time.perf_counter()
-        running = asyncio.create_task(relay().run())
+        running = asyncio.create_task(relay(engine_together).run())
         stored = await store_all(runtime, feed.pages)
         figures["stored_at"] = time.perf_counter() - began
-        while await backlog(engine):  # noqa: ASYNC110 - polling the database, not an event
+        while await backlog(engine_together):  # noqa: ASYNC110 - polling the database, not an event
             await asyncio.sleep(0.02)
         figures["published_at"] = time.perf_counter() - began
         running.cancel()
@@ -186,6 +180,7 @@ async def measure(url: str, nats_url: str, feed: FeedPages) -> dict[str, float]:
         runtime.close()
         await nc.close()
         await engine.dispose()
+        await engine_together.dispose()
     return figures
 
 
@@ -204,10 +199,12 @@ async def main() -> None:
     pg.start()
     nats.start()
     try:
-        pg.create_database("bench")
-        url = pg.url("bench")
-        await asyncio.to_thread(migrate_all, url)
-        got = await measure(url, nats.url, feed)
+        urls = []
+        for name in ("bench_alone", "bench_together"):
+            pg.create_database(name)
+            urls.append(pg.url(name))
+            await asyncio.to_thread(migrate_all, urls[-1])
+        got = await measure(urls, nats.url, feed)
     finally:
         nats.stop()
         pg.stop()
