@@ -68,19 +68,32 @@ def test_messages_stay_under_the_size_cap() -> None:
     assert sum(len(decode_events(m.body)) for m in messages) == 12
 
 
-def test_a_packed_outbox_sends_the_messages_the_relay_would_have_made() -> None:
-    """A writer that packs its own events (one outbox row per message) and the relay packing
-    one row per event send the same messages: same bodies, same ids, same content types."""
+def test_a_writer_packs_rows_that_are_the_messages_the_relay_sends() -> None:
+    """A writer that packs its own events stores one row per message: per subject, in order,
+    capped; a batch row's id names its message, a lone event keeps its own id."""
     big = "x" * 300_000
     events = [ev("a", n) for n in range(7)] + [ev("b", 0), ev("a", 7, big), ev("a", 8, big)]
-    by_relay = pack(rows(*events), events_per_message=3)
     packed = pack_for_outbox(rows(*events), events_per_message=3)
-    assert len(packed) == len(by_relay) == 5  # a: 3, 3, 2, then 1 (size cap); b: 1
-    assert [packed_message(row) for row in packed] == by_relay
-    lone = packed[-1]
-    assert lone.event_id == uuid.UUID(events[7].id) and not lone.envelope.startswith("[")
-    decoded = [e for row in packed for e in decode_events(packed_message(row).body)]
-    assert sorted(e.id for e in decoded) == sorted(e.id for e in events)
+    assert [
+        (row.nats_subject, [e.data["n"] for e in decode_events(row.envelope.encode())])
+        for row in packed
+    ] == [
+        ("cchc.plans.a", [0, 1, 2]),
+        ("cchc.plans.a", [3, 4, 5]),
+        ("cchc.plans.a", [6, 7]),
+        ("cchc.plans.a", [8]),  # the size cap
+        ("cchc.plans.b", [0]),
+    ]
+    messages = [packed_message(row) for row in packed]
+    for row, message in zip(packed[:3], messages[:3], strict=True):
+        assert message.headers == {
+            "Nats-Msg-Id": f"batch-{row.event_id.hex}",
+            "Content-Type": BATCH_CONTENT_TYPE,
+        }
+    assert messages[4].headers == {"Nats-Msg-Id": events[7].id}
+    assert packed[3].event_id == uuid.UUID(events[9].id) and packed[3].envelope[0] == "{"
+    again = pack_for_outbox(rows(*events), events_per_message=3)
+    assert [r.event_id for r in again] == [r.event_id for r in packed]  # a retry is dropped
 
 
 def test_event_ids_given_as_text_pack_like_uuids() -> None:

@@ -54,26 +54,32 @@ class Message:
 def pack(rows: Sequence[OutboxRow], *, events_per_message: int) -> list[Message]:
     """Group (event_id, nats_subject, envelope JSON text) rows into JetStream messages: per
     subject, in outbox order, at most ``events_per_message`` events and MAX_MESSAGE_BYTES each."""
-    return [_message(subject, chunk) for subject, chunk in _chunks(rows, events_per_message)]
+    return [
+        packed_message(row) for row in pack_for_outbox(rows, events_per_message=events_per_message)
+    ]
 
 
 def pack_for_outbox(rows: Sequence[Any], *, events_per_message: int) -> list[PackedRow]:
-    """The outbox rows of a writer that packs its own events (an outbox with ``packed`` set):
-    one row per JetStream message, holding what :func:`pack` would have sent. Its event id is
-    the lone event's, or the batch's digest, so the message id is the same either way."""
+    """One row per JetStream message, holding its body: a lone event as it is, several as a
+    CloudEvents batch (a JSON array). The relay packs its rows so when it publishes; a writer
+    that packs its own events (an outbox with ``packed`` set) stores these rows instead. The
+    row's id is the lone event's, or a digest of the batch's event ids (the same batch packed
+    again gets the same id, and JetStream drops the retry)."""
     packed: list[PackedRow] = []
     for subject, chunk in _chunks(rows, events_per_message):
-        message = _message(subject, chunk)
         if len(chunk) == 1:
             packed.append(PackedRow(uuid.UUID(str(chunk[0].event_id)), subject, chunk[0].envelope))
-        else:
-            digest = message.headers["Nats-Msg-Id"].removeprefix("batch-")
-            packed.append(PackedRow(uuid.UUID(hex=digest), subject, message.body.decode()))
+            continue
+        # Event ids as text: a writer packing its own events has them as text, not UUID objects.
+        ids = "".join(str(r.event_id) for r in chunk)
+        digest = hashlib.sha256(ids.encode()).hexdigest()[:32]
+        body = "[" + ",".join(r.envelope for r in chunk) + "]"
+        packed.append(PackedRow(uuid.UUID(hex=digest), subject, body))
     return packed
 
 
-def packed_message(row: OutboxRow) -> Message:
-    """The JetStream message a row of a packed outbox holds (see :func:`pack_for_outbox`)."""
+def packed_message(row: OutboxRow | PackedRow) -> Message:
+    """The JetStream message of a packed row (see :func:`pack_for_outbox`)."""
     body = row.envelope.encode()
     if row.envelope.startswith("["):
         headers = {"Nats-Msg-Id": f"batch-{row.event_id.hex}", "Content-Type": BATCH_CONTENT_TYPE}
@@ -105,17 +111,6 @@ def _chunks(rows: Sequence[Any], events_per_message: int) -> Iterator[tuple[str,
             size += len(row.envelope) + 1
         if chunk:
             yield subject, chunk
-
-
-def _message(subject: str, rows: list[Any]) -> Message:
-    if len(rows) == 1:
-        return Message(subject, rows[0].envelope.encode(), {"Nats-Msg-Id": str(rows[0].event_id)})
-    # Event ids as text: a writer packing its own events has them as text, not UUID objects.
-    digest = hashlib.sha256("".join(str(r.event_id) for r in rows).encode()).hexdigest()[:32]
-    body = ("[" + ",".join(r.envelope for r in rows) + "]").encode()
-    return Message(
-        subject, body, {"Nats-Msg-Id": f"batch-{digest}", "Content-Type": BATCH_CONTENT_TYPE}
-    )
 
 
 def lock_key(table_fullname: str) -> int:
