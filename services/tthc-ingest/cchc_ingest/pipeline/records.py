@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -170,24 +167,6 @@ def prepare_page_for_transfer(
     page.best = {}  # the rows carry what the writer needs: the dossiers would double the bytes
     with paused_gc():
         return _TRANSFER_ENCODER.encode(page)
-
-
-def start_parsing_process(parent_pid: int) -> None:
-    """Initialiser of a parsing process: it ends when the service that started it is gone.
-    A service killed with SIGKILL cannot stop its pool, and an orphaned worker would wait on
-    its queue for ever."""
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def parsing_ready() -> bool:
-    """Run in a parsing process to start it: importing this module imported the parser."""
-    return True
 
 
 def transferred_page(payload: bytes) -> PreparedPage:

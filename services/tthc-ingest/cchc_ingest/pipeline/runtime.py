@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -17,9 +19,7 @@ from cchc_ingest.domain.dossier_json import RawRecords
 from cchc_ingest.pipeline.records import (
     PreparedPage,
     parse_page,
-    parsing_ready,
     prepare_page_for_transfer,
-    start_parsing_process,
     transferred_page,
 )
 from cchc_ingest.pipeline.write import write_page
@@ -114,3 +114,21 @@ class Runtime:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def start_parsing_process(parent_pid: int) -> None:
+    """Initialiser of a parsing process: it ends when the service that started it is gone.
+    A service killed with SIGKILL cannot stop its pool, and an orphaned worker would wait on
+    its queue for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def parsing_ready() -> bool:
+    """Run in a parsing process to start it: the parser is imported with this module."""
+    return True
