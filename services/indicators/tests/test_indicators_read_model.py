@@ -38,11 +38,8 @@ async def read(engine: AsyncEngine, code: IndicatorCode, unit: str | None, by: A
 
 
 async def from_tables(engine: AsyncEngine, code: IndicatorCode, unit: str | None) -> Any:
-    read_model.ENABLED = False
-    try:
+    with read_model.switched(False):
         return await read(engine, code, unit, "org_unit")
-    finally:
-        read_model.ENABLED = True
 
 
 async def test_applied_events_are_pulled_into_the_model(
@@ -83,13 +80,10 @@ async def test_applied_events_are_pulled_into_the_model(
 
 async def rank(engine: AsyncEngine, code: IndicatorCode, level: str, model: bool = True) -> Any:
     """A ranking from the read model, or (``model`` False) from the aggregate tables."""
-    read_model.ENABLED = model
-    try:
+    with read_model.switched(model):
         async with create_sessionmaker(engine)() as session:
             ctx = await read_context(session, now=NOW)
             return await figures.ranking(ctx, BY_CODE[code], MARCH, level, True, "receipt")
-    finally:
-        read_model.ENABLED = True
 
 
 async def test_a_rebuild_makes_the_model_load_afresh(
@@ -121,13 +115,10 @@ async def test_series_from_the_model(engine: AsyncEngine, clean_state: None) -> 
         ctx = await read_context(session, now=NOW)
         scope = figures.resolve_scope(ctx, "D", "receipt")
         points = await figures.series(ctx, definition, "2024-01", "2024-06", Grain.MONTH, scope)
-        read_model.ENABLED = False
-        try:
+        with read_model.switched(False):
             expected = await figures.series(
                 ctx, definition, "2024-01", "2024-06", Grain.MONTH, scope
             )
-        finally:
-            read_model.ENABLED = True
     assert points == expected
     # Every one is due 8 March: X1 (received in January) and X2 overdue from then on; X3,
     # received on 31 March, overdue at once, finished on 2 April.

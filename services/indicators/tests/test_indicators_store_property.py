@@ -276,11 +276,8 @@ async def check_series(
 
 async def from_tables(read: Coroutine[Any, Any, T]) -> T:
     """The same read with the read model switched off: straight from the aggregate tables."""
-    read_model.ENABLED = False
-    try:
+    with read_model.switched(False):
         return await read
-    finally:
-        read_model.ENABLED = True
 
 
 async def aggregate_rows(session: AsyncSession) -> dict[str, set[tuple[Any, ...]]]:

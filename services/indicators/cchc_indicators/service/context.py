@@ -82,11 +82,6 @@ async def current_freshness(session: SessionSource) -> Freshness:
     return value
 
 
-def forget_freshness() -> None:
-    """Read ``service_state`` again on the next request (tests that just wrote data)."""
-    _FRESHNESS.value = None
-
-
 SessionSource = Callable[[], AsyncSession]
 """Gives the request's session, opening it on first use: most reads are answered from memory
 and never need one, and opening and closing a session was a tenth of a cached answer's cost."""

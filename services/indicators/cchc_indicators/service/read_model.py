@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import add
 from typing import Any
@@ -44,6 +45,18 @@ from cchc_indicators.store.state import Freshness
 
 ENABLED = True
 """Whether figures read from the model (tests switch it off to compare with the SQL path)."""
+
+
+@contextmanager
+def switched(enabled: bool) -> Iterator[None]:
+    """Figures read from the model (True) or from the aggregate tables (False) inside."""
+    global ENABLED  # one switch for the process, as the model is one
+    was, ENABLED = ENABLED, enabled
+    try:
+        yield
+    finally:
+        ENABLED = was
+
 
 MEASURES: tuple[Measure, ...] = tuple(Measure)
 WIDTH = len(MEASURES)
