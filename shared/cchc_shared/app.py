@@ -5,6 +5,7 @@ workers (outbox relay, event consumers) started and stopped with the app."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from cchc_shared.auth import AUTH_RESPONSES, authenticator_from_settings, default_access
 from cchc_shared.db import create_engine, create_sessionmaker
@@ -133,6 +136,7 @@ def create_service_app(definition: ServiceDefinition, settings: ServiceSettings)
         app.include_router(router, dependencies=[Depends(default_access)], responses=AUTH_RESPONSES)
     for router in definition.public_routers:
         app.include_router(router)
+    guard_literal_paths(app)
     return app
 
 
@@ -196,3 +200,33 @@ async def _database_ok(engine: AsyncEngine) -> bool:
     except Exception:
         return False
     return True
+
+
+METHODS = frozenset({"get", "post", "put", "patch", "delete"})
+
+
+async def _method_not_allowed(_: Request) -> Response:
+    raise StarletteHTTPException(405)  # problem+json with `Allow` (cchc_shared.errors)
+
+
+def guard_literal_paths(app: FastAPI) -> None:
+    """Answer 405 for the methods a literal path does not have, when a template also matches it.
+
+    Starlette takes the first route that matches path and method: ``GET /plans/import`` (only
+    POST exists) went to ``GET /plans/{plan_id}`` and failed there as a malformed id (422),
+    where the client needs "method not allowed". Routes put first answer that instead. The paths
+    come from the OpenAPI document, as the `Allow` header's methods do; the guards are not in it.
+    """
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+    app.openapi_schema = None  # built again when asked, with whatever is added after this
+    templates = [
+        re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$")
+        for path in paths
+        if "{" in path
+    ]
+    guards = [
+        Route(path, _method_not_allowed, methods=sorted(m.upper() for m in METHODS - set(item)))
+        for path, item in paths.items()
+        if "{" not in path and METHODS - set(item) and any(t.match(path) for t in templates)
+    ]
+    app.router.routes[:0] = guards

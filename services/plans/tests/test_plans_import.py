@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -242,3 +243,21 @@ async def test_vietnamese_text_is_stored_nfc(client: AsyncClient) -> None:
     document = _valid_document().replace('title: "Kế hoạch thử"', f'title: "{decomposed}"')
     body = await import_yaml(client, document.encode())
     assert body["plan"]["title"] == unicodedata.normalize("NFC", "Kế hoạch thử")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/plans/import", "/api/v1/indices/results/import", "/api/v1/indices/frameworks/import"],
+)
+async def test_an_import_path_refuses_other_methods_with_405(
+    client: AsyncClient, path: str
+) -> None:
+    """`GET /…/import` also matches `GET /…/{id}`: it is still a method the path does not have,
+    not a malformed id (schemathesis found the 422)."""
+    for method in ("GET", "PUT", "PATCH", "DELETE"):
+        resp = await client.request(method, path)
+        assert resp.status_code == 405, (method, resp.text)
+        assert resp.headers["content-type"] == "application/problem+json"
+        assert resp.headers["allow"] == "POST"
+    malformed = await client.get("/api/v1/plans/not-a-uuid")
+    assert malformed.status_code == 422 and malformed.json()["errors"][0]["field"] == "path.plan_id"
