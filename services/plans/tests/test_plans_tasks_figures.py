@@ -49,8 +49,10 @@ async def test_progress_reports(
             url, json={**report, "status": "done"}, headers=as_role("agency_officer", scope=tu_phap)
         ),
         await client.post(url, json={**report, "percent_complete": 101}),
+        await client.post(url, json={**report, "percent_complete": False}),  # not an integer
     ]
-    assert [r.status_code for r in answers] == [403, 403, 422, 422]
+    assert [r.status_code for r in answers] == [403, 403, 422, 422, 422]
+    assert answers[4].json()["errors"][0]["field"] == "body.percent_complete"
     assert answers[2].json()["errors"][0]["field"] == "body.percent_complete"
     ok = await client.post(
         url, json=report, headers=as_role("agency_officer", scope=tu_phap, subject="cv-tuphap")

@@ -271,7 +271,8 @@ class TaskPatch(_In):
 
 
 class ProgressIn(_In):
-    percent_complete: int = Field(ge=0, le=100)
+    # Strict: pydantic would take `false` as 0, a body the schema (an integer) says is invalid.
+    percent_complete: int = Field(ge=0, le=100, strict=True)
     status: TaskStatus | None = Field(
         None, description="Default: `in_progress`, or `done` at 100%."
     )
