@@ -4,18 +4,41 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import String
 
-from cchc_plans.domain.documents import decimal_number, number_schema
+from cchc_plans.api.schemas import (
+    OrgUnitCreate,
+    OrgUnitPatch,
+    PlanPatch,
+    ProgressIn,
+    TargetPatch,
+    TaskPatch,
+)
+from cchc_plans.domain.documents import (
+    PlanDocument,
+    TargetDoc,
+    TaskDoc,
+    decimal_number,
+    number_schema,
+)
 from cchc_plans.domain.figures import FigureInput, check_figure
 from cchc_plans.domain.lifecycle import LifecycleError, check_content_change, check_transition
 from cchc_plans.domain.org_units import tree_units
 from cchc_plans.domain.periods import parse_period
 from cchc_plans.domain.tasks import is_overdue, progress_status
 from cchc_plans.service.org_units import demo_trees
+from cchc_plans.store.models import (
+    Base,
+    OrgUnit,
+    Plan,
+    ProgressReport,
+    Target,
+    Task,
+)
 
 
 @pytest.mark.parametrize(
@@ -157,3 +180,48 @@ def test_numbers_that_would_not_fit_are_refused_before_the_database(given: str) 
     with pytest.raises(ValidationError):
         _Score(points=given)  # type: ignore[arg-type]
     assert _Score.model_json_schema()["properties"]["points"]["maximum"] == 999999.9999
+
+
+@pytest.mark.parametrize(
+    ("model", "table"),
+    [
+        (PlanDocument, Plan),
+        (PlanPatch, Plan),
+        (TargetDoc, Target),
+        (TargetPatch, Target),
+        (TaskDoc, Task),
+        (TaskPatch, Task),
+        (OrgUnitCreate, OrgUnit),
+        (OrgUnitPatch, OrgUnit),
+        (ProgressIn, ProgressReport),
+    ],
+)
+def test_every_text_the_schema_allows_fits_its_column(
+    model: type[BaseModel], table: type[Base]
+) -> None:
+    """A field whose limit exceeds its column's answered 500 instead of 422 (the issuer)."""
+    columns = {c.name: c.type.length for c in table.__table__.columns if isinstance(c.type, String)}
+    schema = model.model_json_schema(mode="validation")
+    checked = 0
+    for name, prop in schema["properties"].items():
+        column_width = columns.get(name) or columns.get(f"{name}_code")
+        longest = _longest_text(prop, schema.get("$defs", {}))
+        if column_width is None or longest is None:
+            continue
+        checked += 1
+        assert longest <= column_width, f"{model.__name__}.{name}"
+    assert checked, "no text field of the model maps to a column"
+
+
+def _longest_text(prop: dict[str, Any], defs: dict[str, Any]) -> int | None:
+    """The longest text a property's schema admits (by maxLength or enum), if it says."""
+    if "$ref" in prop:
+        prop = defs[prop["$ref"].rsplit("/", 1)[-1]]
+    lengths = [_longest_text(choice, defs) for choice in prop.get("anyOf", [])]
+    if "maxLength" in prop:
+        lengths.append(prop["maxLength"])
+    lengths += [len(value) for value in prop.get("enum", []) if isinstance(value, str)]
+    if isinstance(prop.get("const"), str):
+        lengths.append(len(prop["const"]))
+    known = [length for length in lengths if length is not None]
+    return max(known) if known else None

@@ -169,3 +169,24 @@ async def test_targets_and_tasks_change_through_the_plan(
     assert added_task.status_code == 422 and added_task.json()["errors"][0]["field"] == "body.due"
     detail = (await client.get(f"/api/v1/plans/{plan['id']}")).json()
     assert detail["version"] == 4 and [t["key"] for t in detail["targets"]] == ["online", "paid"]
+
+
+async def test_texts_too_long_for_their_column_are_refused_with_the_field(
+    client: AsyncClient,
+) -> None:
+    """A 4,000-character issuer once reached the 500-character column (a 500, found by
+    schemathesis); and NFC can lengthen a text, so the limit applies to the stored form."""
+    created = await client.post("/api/v1/plans", json={**DRAFT, "code": "13/KH-UBND"})
+    url = f"/api/v1/plans/{created.json()['plan']['id']}"
+
+    for issuer in ["0" * 501, "\u0958" * 300]:  # U+0958 is two code points in NFC
+        for refused in [
+            await client.patch(url, json={"issuer": issuer}),
+            await client.post("/api/v1/plans", json={**DRAFT, "code": "14/KH", "issuer": issuer}),
+        ]:
+            assert refused.status_code == 422, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert [e["field"] for e in refused.json()["errors"]] == ["body.issuer"]
+
+    longest = await client.patch(url, json={"issuer": "Ủ" * 500})
+    assert longest.status_code == 200 and longest.json()["issuer"] == "Ủ" * 500

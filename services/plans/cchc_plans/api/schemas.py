@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,6 +27,7 @@ from cchc_plans.domain.catalogue import (
     Unit,
 )
 from cchc_plans.domain.documents import (
+    CLEAN_TEXT,
     NO_NUL,
     SOME_TEXT,
     Amount,
@@ -36,10 +36,10 @@ from cchc_plans.domain.documents import (
     Name,
     PeriodDoc,
     Province,
+    ShortText,
     Slug,
     Text,
     UnitRef,
-    clean_text,
     decimal_number,
     drop_final_newline,
     number_schema,
@@ -52,7 +52,7 @@ T = TypeVar("T")
 Code = Annotated[
     str,
     StringConstraints(pattern=SOME_TEXT, min_length=1, max_length=64),
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
     BeforeValidator(drop_final_newline),
 ]
 Evidence = Annotated[
@@ -60,7 +60,7 @@ Evidence = Annotated[
         Annotated[
             str,
             StringConstraints(pattern=NO_NUL, min_length=1, max_length=1000),
-            AfterValidator(clean_text),
+            CLEAN_TEXT,
         ]
     ],
     Field(max_length=50),
@@ -69,13 +69,9 @@ Figure = Annotated[Decimal, decimal_number(16), number_schema(16)]
 Note = Annotated[
     str,
     StringConstraints(pattern=NO_NUL, max_length=4000),
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
 ]
-UnitName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=SOME_TEXT),
-    AfterValidator(clean_text),
-]
+UnitName = ShortText
 PERIOD = r"^[0-9]{4}(-(H[12]|Q[1-4]|(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?))?$"
 
 
@@ -225,18 +221,15 @@ class ImportResult(BaseModel):
 class PlanPatch(_In):
     kind: Kind | None = None
     title: Text | None = None
-    issuer: Text | None = None
+    issuer: ShortText | None = None
     issued_on: IsoDate | None = None
     period: PeriodDoc | None = None
     source: Text | None = None
     declared_counts: dict[Name, int] | None = None
     areas: list[Area] | None = None
-    parent: (
-        Annotated[
-            str, StringConstraints(max_length=200, pattern=NO_NUL), AfterValidator(clean_text)
-        ]
-        | None
-    ) = None
+    parent: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), CLEAN_TEXT] | None = (
+        None
+    )
     indices: list[Index] | None = None
     status: PlanStatus | None = Field(
         None, description="`issued` issues a draft; `closed` closes an issued plan."

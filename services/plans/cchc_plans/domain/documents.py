@@ -15,7 +15,6 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -49,6 +48,15 @@ def clean_text(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def _clean_input(raw: object) -> object:
+    return clean_text(raw) if isinstance(raw, str) else raw  # a non-text is named by the type
+
+
+CLEAN_TEXT = BeforeValidator(_clean_input)
+"""`clean_text` before any length rule: NFC can lengthen a text (U+0958 becomes two code points),
+and the stored form is what must fit its column."""
+
+
 NO_NUL = r"^[^\x00]*$"
 """Text PostgreSQL can hold; the schema says so, so that clients know before they send."""
 TRIMMED = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -60,12 +68,12 @@ SOME_TEXT = f"^[^\\x00]*[^\\x00{TRIMMED}][^\\x00]*$"
 
 Clean = Annotated[
     str,
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
 ]
 Name = Annotated[
     str,
     StringConstraints(max_length=100, pattern=NO_NUL),
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
 ]
 
 
@@ -122,7 +130,7 @@ SLUG = r"^[a-z0-9][a-z0-9-]*$"
 Key = Annotated[
     str,
     StringConstraints(pattern=CODE, max_length=200),
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
     BeforeValidator(drop_final_newline),
 ]
 Slug = Annotated[
@@ -136,8 +144,14 @@ group lead (`all-departments`, `all-districts`)."""
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=SOME_TEXT),
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
 ]
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=SOME_TEXT),
+    CLEAN_TEXT,
+]
+"""A name or a one-line text: at most 500 characters, what the name and issuer columns hold."""
 Province = Annotated[
     str, StringConstraints(pattern=SLUG, max_length=64), BeforeValidator(drop_final_newline)
 ]
@@ -225,23 +239,20 @@ class PlanDocument(_Strict):
     code: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=SOME_TEXT),
-        AfterValidator(clean_text),
+        CLEAN_TEXT,
     ]
     kind: Kind
     title: Text
-    issuer: Text | None = None
+    issuer: ShortText | None = None
     province: Province
     issued_on: IsoDate | None = None
     period: PeriodDoc
     source: Text | None = None
     declared_counts: dict[Name, int] | None = None
     areas: list[Area] = Field(default_factory=list)
-    parent: (
-        Annotated[
-            str, StringConstraints(max_length=200, pattern=NO_NUL), AfterValidator(clean_text)
-        ]
-        | None
-    ) = None
+    parent: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), CLEAN_TEXT] | None = (
+        None
+    )
     indices: list[Index] | None = None
     status: Literal["draft", "issued"] | None = Field(
         None, description="Status asked for: a new plan is `issued` unless it says `draft`."

@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,11 +27,11 @@ from pydantic import (
 
 from cchc_plans.domain.catalogue import Level
 from cchc_plans.domain.documents import (
+    CLEAN_TEXT,
     NO_NUL,
     SOME_TEXT,
     Fault,
     Loc,
-    clean_text,
     decimal_number,
     drop_final_newline,
     number_schema,
@@ -58,17 +57,17 @@ NodeCode = Annotated[
 VersionLabel = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=SOME_TEXT),
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
 ]
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=SOME_TEXT),
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
 ]
 Note = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=SOME_TEXT),
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
 ]
 Points = Annotated[Decimal, decimal_number(6, minimum=0), number_schema(6, minimum=0)]
 Year = Annotated[int, Field(ge=1990, le=2100)]
@@ -96,10 +95,7 @@ class FrameworkDocument(_Strict):
     issuer: Name | None = None
     basis: Note | None = Field(None, description="Legal basis or methodology it follows.")
     source_url: (
-        Annotated[
-            str, StringConstraints(max_length=1000, pattern=NO_NUL), AfterValidator(clean_text)
-        ]
-        | None
+        Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL), CLEAN_TEXT] | None
     ) = None
     valid_from_year: Year | None = Field(None, description="First year assessed (null: open).")
     valid_to_year: Year | None = Field(None, description="Last year assessed (null: open).")

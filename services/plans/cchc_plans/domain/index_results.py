@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from cchc_plans.domain.documents import SOME_TEXT, Fault, Loc, Province, UnitRef, clean_text
+from cchc_plans.domain.documents import CLEAN_TEXT, SOME_TEXT, Fault, Loc, Province, UnitRef
 from cchc_plans.domain.index_frameworks import (
     FrameworkCode,
     NodeCode,
@@ -31,7 +31,7 @@ from cchc_plans.domain.index_frameworks import (
 Evidence = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=SOME_TEXT),
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
 ]
 PARTS = ("self_assessed", "appraised", "survey", "score")
 

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cchc_plans.domain.catalogue import Level
-from cchc_plans.domain.documents import clean_text
+from cchc_plans.domain.documents import CLEAN_TEXT
 from cchc_plans.domain.org_units import UnitSpec
 from cchc_plans.service.org_units import UnitChange, change_unit, create_unit
 from cchc_plans.store import org_units
@@ -30,7 +30,7 @@ ACTOR = "ingest"
 Code = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64),
-    AfterValidator(clean_text),
+    CLEAN_TEXT,
 ]
 
 
@@ -38,9 +38,7 @@ class AgencyChanged(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     code: Code
-    name: Annotated[
-        str, StringConstraints(min_length=1, max_length=500), AfterValidator(clean_text)
-    ]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=500), CLEAN_TEXT]
     level: Level
     parent_code: Code | None = None
     valid_from: date | None = None
