@@ -58,7 +58,7 @@ def live_changes(simulator: Simulator, first_position: int) -> dict[str, tuple[i
 
 async def stored(engine: AsyncEngine) -> dict[str, tuple[int, Any]]:
     async with engine.connect() as conn:
-        rows = await conn.execute(text("SELECT code, version, facts FROM ingest.dossiers"))
+        rows = await conn.execute(text("SELECT code, version, facts::jsonb FROM ingest.dossiers"))
         return {code: (version, facts) for code, version, facts in rows}
 
 

@@ -470,7 +470,7 @@ def test_a_page_prepared_in_a_parsing_process_arrives_as_prepared_here(
 
 def event_of(row: DossierRow) -> dict[str, Any]:
     """A row's event with its holes filled, without what differs from one build to the next."""
-    event = orjson.loads(row.event.fill(3, '{"before": true}').envelope)
+    event = orjson.loads(row.event.fill(3, b'{"before": true}').envelope)
     assert event["data"]["previous_version"] == 3 and event["data"]["before"] == {"before": True}
     assert event["data"]["after"] == orjson.loads(row.facts_json)
     return {name: value for name, value in event.items() if name not in ("id", "time")}

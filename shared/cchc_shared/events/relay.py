@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import structlog
 from nats.js import JetStreamContext
-from sqlalchemy import Row, String, cast, delete, select, text, update
+from sqlalchemy import Row, String, cast, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cchc_shared.events.outbox import OutboxEventMixin
@@ -37,7 +37,7 @@ from cchc_shared.metrics import OUTBOX_PUBLISHED
 _log = structlog.get_logger(__name__)
 PUBLISH_TIMEOUT = 10.0
 OutboxRow = Row[*tuple[Any, ...]]
-"""A selected outbox row: seq, event_id, nats_subject, envelope (JSON text)."""
+"""A selected outbox row: seq, event_id, nats_subject, envelope (JSON as UTF-8 bytes)."""
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 MAX_MESSAGE_BYTES = 512 * 1024  # well under NATS's default 1 MiB payload limit
 PRUNE_EVERY = 60.0  # seconds between deletions of published rows past their retention
@@ -52,7 +52,7 @@ class Message:
 
 
 def pack(rows: Sequence[OutboxRow], *, events_per_message: int) -> list[Message]:
-    """Group (event_id, nats_subject, envelope JSON text) rows into JetStream messages: per
+    """Group (event_id, nats_subject, envelope JSON bytes) rows into JetStream messages: per
     subject, in outbox order, at most ``events_per_message`` events and MAX_MESSAGE_BYTES each."""
     return [
         packed_message(row) for row in pack_for_outbox(rows, events_per_message=events_per_message)
@@ -73,15 +73,15 @@ def pack_for_outbox(rows: Sequence[Any], *, events_per_message: int) -> list[Pac
         # Event ids as text: a writer packing its own events has them as text, not UUID objects.
         ids = "".join(str(r.event_id) for r in chunk)
         digest = hashlib.sha256(ids.encode()).hexdigest()[:32]
-        body = "[" + ",".join(r.envelope for r in chunk) + "]"
+        body = b"[" + b",".join(r.envelope for r in chunk) + b"]"
         packed.append(PackedRow(uuid.UUID(hex=digest), subject, body))
     return packed
 
 
 def packed_message(row: OutboxRow | PackedRow) -> Message:
     """The JetStream message of a packed row (see :func:`pack_for_outbox`)."""
-    body = row.envelope.encode()
-    if row.envelope.startswith("["):
+    body = row.envelope
+    if body.startswith(b"["):
         headers = {"Nats-Msg-Id": f"batch-{row.event_id.hex}", "Content-Type": BATCH_CONTENT_TYPE}
     else:
         headers = {"Nats-Msg-Id": str(row.event_id)}
@@ -91,7 +91,10 @@ def packed_message(row: OutboxRow | PackedRow) -> Message:
 class PackedRow(NamedTuple):
     event_id: uuid.UUID
     nats_subject: str
-    envelope: str
+    envelope: bytes
+    """UTF-8 JSON: envelopes stay bytes from the writer to JetStream; the outbox's text
+    column takes and gives them as ``bytea`` (``convert_from``/``convert_to``), so no copy of
+    a 150 kB row is decoded to a Python string and encoded back."""
 
 
 def _chunks(rows: Sequence[Any], events_per_message: int) -> Iterator[tuple[str, list[Any]]]:
@@ -180,12 +183,12 @@ class OutboxRelay:
         async with self._sessionmaker() as session, session.begin():
             rows = (
                 await session.execute(
-                    # The envelope as stored text: published as is, never parsed here.
+                    # The envelope as stored, in UTF-8: published as is, never parsed here.
                     select(
                         outbox.seq,
                         outbox.event_id,
                         outbox.nats_subject,
-                        cast(outbox.envelope, String).label("envelope"),
+                        func.convert_to(cast(outbox.envelope, String), "UTF8").label("envelope"),
                     )
                     .where(outbox.published_at.is_(None))
                     .order_by(outbox.seq)
@@ -254,8 +257,6 @@ def retention(hours: float) -> timedelta | None:
 
 async def outbox_backlog(session: AsyncSession, outbox: type[OutboxEventMixin]) -> int:
     """How many committed events still wait for publication (a readiness and metrics figure)."""
-    from sqlalchemy import func
-
     return int(
         (
             await session.execute(select(func.count()).where(outbox.published_at.is_(None)))

@@ -124,7 +124,9 @@ async def stored_dossier(code: str, session: DbSession) -> DossierView:
     row = await queries.dossier(await session.connection(), code)
     if row is None:
         raise NotFound("Dossier", code)
-    return DossierView.model_validate({**row, "record": orjson.loads(row["record"])})
+    return DossierView.model_validate(
+        {**row, "facts": orjson.loads(row["facts"]), "record": orjson.loads(row["record"])}
+    )
 
 
 def _instant(value: datetime | date) -> datetime:

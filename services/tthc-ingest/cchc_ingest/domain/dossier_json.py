@@ -392,11 +392,12 @@ class RawRecords(Sequence[object]):
     them without building dictionaries. Indexing decodes one (for parse_dossier, quarantine),
     exactly as decoding the whole page would have."""
 
-    __slots__ = ("page", "raws")
+    __slots__ = ("array", "page", "raws")
 
-    def __init__(self, raws: list[Raw], page: JsonPage) -> None:
+    def __init__(self, raws: list[Raw], page: JsonPage, array: bytes | Raw) -> None:
         self.raws = raws
         self.page = page
+        self.array = array
 
     def __len__(self) -> int:
         return len(self.raws)
@@ -417,8 +418,8 @@ class RawRecords(Sequence[object]):
 
     def to_json(self) -> bytes:
         """The records as one JSON array (:func:`decode_records` reads it back): how a page
-        travels to a parsing process."""
-        return b"[" + b",".join(bytes(raw) for raw in self.raws) + b"]"
+        travels to a parsing process. It is the array as received, copied whole."""
+        return bytes(self.array)
 
 
 _RAW_LIST = msgspec.json.Decoder(list[Raw])
@@ -428,7 +429,7 @@ _JSON_RECORD = msgspec.json.Decoder(_JsonRecord)
 def decode_records(content: bytes | Raw, page: JsonPage | None = None) -> RawRecords:
     """A JSON array of records (part of ``page``, if given), each kept as JSON;
     msgspec.DecodeError if it is not an array."""
-    return RawRecords(_RAW_LIST.decode(content), page or JsonPage(content))
+    return RawRecords(_RAW_LIST.decode(content), page or JsonPage(content), content)
 
 
 def _from_json(raw: Raw) -> _JsonRecord | None:

@@ -23,12 +23,12 @@ AGENCY_CHANGED = "vn.cchc.ingest.agency.changed"
 
 
 class OutboxRow(NamedTuple):
-    """One event: its id, NATS subject and envelope as JSON text (``store.outbox`` packs them
+    """One event: its id, NATS subject and envelope as UTF-8 JSON (``store.outbox`` packs them
     into the rows of ``ingest.outbox_events``, a hundred to a row)."""
 
     event_id: str
     nats_subject: str
-    envelope: str
+    envelope: bytes
 
 
 class _EventIds:
@@ -74,7 +74,7 @@ def outbox_row(event_type: str, subject: str, data: Mapping[str, Any], time: str
         "datacontenttype": "application/json",
         "data": data,
     }
-    return OutboxRow(event_id, subject_for(event_type), orjson.dumps(envelope).decode())
+    return OutboxRow(event_id, subject_for(event_type), orjson.dumps(envelope))
 
 
 def dossier_changed(
@@ -125,14 +125,13 @@ class ChangedEventTemplate(NamedTuple):
             after=orjson.Fragment(after),
             time=time,
         )
-        head, middle, tail = event.envelope.encode().split(_HOLE)
+        head, middle, tail = event.envelope.split(_HOLE)
         return cls(event.event_id, head, middle, tail)
 
-    def fill(self, previous_version: int | None, before: str | None) -> OutboxRow:
+    def fill(self, previous_version: int | None, before: bytes | None) -> OutboxRow:
         previous = b"null" if previous_version is None else str(previous_version).encode()
-        stored = b"null" if before is None else before.encode()
-        envelope = b"".join((self.head, previous, self.middle, stored, self.tail))
-        return OutboxRow(self.event_id, _DOSSIER_SUBJECT, envelope.decode())
+        envelope = b"".join((self.head, previous, self.middle, before or b"null", self.tail))
+        return OutboxRow(self.event_id, _DOSSIER_SUBJECT, envelope)
 
 
 def procedure_changed(content: Mapping[str, Any], version: int) -> OutboxRow:

@@ -44,7 +44,7 @@ class DossierRow(NamedTuple):
 class StoredVersion:
     version: int
     status: int
-    facts_json: str
+    facts_json: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ async def lock_dossiers(conn: RawConnection, codes: Sequence[str]) -> None:
 
 async def stored_versions(conn: RawConnection, codes: Sequence[str]) -> dict[str, StoredVersion]:
     rows = await conn.fetch(
-        "SELECT code, version, status, facts::text AS facts FROM ingest.dossiers "
+        "SELECT code, version, status, convert_to(facts, 'UTF8') AS facts FROM ingest.dossiers "
         "WHERE code = ANY($1::text[])",
         list(codes),
     )
@@ -124,7 +124,7 @@ _UPSERT = """
 INSERT INTO ingest.dossiers AS d (code, version, updated_at, agency_code, procedure_code, status,
                                   received_on, updated_on, source, facts, record)
 SELECT code, version, updated_at, agency_code, procedure_code, status, received_on, updated_on,
-       $9, convert_from(facts, 'UTF8')::jsonb, convert_from(record, 'UTF8')
+       $9, convert_from(facts, 'UTF8'), convert_from(record, 'UTF8')
 FROM unnest($1::text[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], $6::int2[],
             $7::date[], $8::date[], $10::bytea[], $11::bytea[])
      AS t(code, version, updated_at, agency_code, procedure_code, status, received_on, updated_on,

@@ -64,9 +64,10 @@ class StoredDossier(Base):
     received_on: Mapped[date | None] = mapped_column(Date)
     updated_on: Mapped[date] = mapped_column(Date)
     source: Mapped[str] = mapped_column(String(40))
-    facts: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    # The canonical dossier as JSON text, stored as written: the database never parses it (as
-    # JSONB it cost a third of the bulk upsert) and nothing queries inside it.
+    # The derived facts and the canonical dossier as JSON text, stored as written: the database
+    # never parses them (as JSONB they cost a third of the bulk upsert) and nothing queries
+    # inside them (migrations 5b1f0c2d9e41, 9d4e6f8a0b12).
+    facts: Mapped[str] = mapped_column(Text)
     record: Mapped[str] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

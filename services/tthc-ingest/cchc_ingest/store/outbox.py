@@ -21,8 +21,8 @@ async def enqueue(conn: RawConnection, events: Sequence[OutboxRow]) -> None:
         return
     await conn.execute(
         "INSERT INTO ingest.outbox_events (event_id, nats_subject, envelope) "
-        "SELECT event_id, subject, envelope "
-        "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(event_id, subject, envelope)",
+        "SELECT event_id, subject, convert_from(envelope, 'UTF8') "
+        "FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS t(event_id, subject, envelope)",
         [r.event_id for r in rows],
         [r.nats_subject for r in rows],
         [r.envelope for r in rows],
