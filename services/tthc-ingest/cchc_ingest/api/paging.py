@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import orjson
@@ -34,11 +34,15 @@ def _bad_cursor() -> ValidationFailed:
     return ValidationFailed([FieldError(field="query.cursor", message="not a cursor of this list")])
 
 
+BIGINT_MAX = 2**63 - 1
+"""The largest id a `bigint` column holds: a larger one failed in the database driver (a 500)."""
+
+
 def decode_id(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     value = _decode(cursor)
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= BIGINT_MAX:
         raise _bad_cursor()
     return value
 
@@ -49,8 +53,12 @@ def decode_time_id(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     value = _decode(cursor)
     try:
         assert isinstance(value, list) and len(value) == 2
-        return datetime.fromisoformat(value[0]), uuid.UUID(value[1])
-    except (AssertionError, TypeError, ValueError) as exc:
+        instant, row_id = datetime.fromisoformat(value[0]), uuid.UUID(value[1])
+        # Ours carry an offset; an instant outside years 1-9999 in UTC failed in the driver.
+        if instant.tzinfo is None:
+            raise _bad_cursor()
+        return instant.astimezone(UTC), row_id
+    except (AssertionError, TypeError, ValueError, OverflowError) as exc:
         raise _bad_cursor() from exc
 
 

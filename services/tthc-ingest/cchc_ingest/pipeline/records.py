@@ -106,6 +106,11 @@ def quarantine_row(
     return QuarantineRow(kind, exc.code, exc.version, exc.reason, payload, digest)
 
 
+_RECORD_ENCODER = msgspec.json.Encoder()
+"""The canonical record's JSON: msgspec writes a slotted dataclass in half orjson's time (the
+same JSON, with instants in UTC as ``…Z``)."""
+
+
 def dossier_row(d: Dossier, source: str, time: str) -> DossierRow:
     """The row of a dossier version, with its event (built here: this may be a worker process)."""
     facts = orjson.dumps(derive_facts(d))
@@ -119,7 +124,7 @@ def dossier_row(d: Dossier, source: str, time: str) -> DossierRow:
         received_on=local_date(d.received_at) if d.received_at else None,
         updated_on=local_date(d.updated_at),
         facts_json=facts,
-        record_json=orjson.dumps(d),
+        record_json=_RECORD_ENCODER.encode(d),
         event=ChangedEventTemplate.render(
             code=d.code, version=d.version, source=source, after=facts, time=time
         ),

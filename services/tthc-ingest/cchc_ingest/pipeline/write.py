@@ -14,7 +14,9 @@ async def write_page(conn: RawConnection, page: PreparedPage) -> PageOutcome:
     await dossiers.lock_dossiers(conn, codes)
     held = await dossiers.stored_versions(conn, codes)
     newer = [r for r in page.rows if (h := held.get(r.code)) is None or r.version > h.version]
-    await dossiers.upsert(conn, newer, page.source)
+    # Under the locks, what is stored is known: new dossiers are inserted, the others updated.
+    await dossiers.upsert(conn, [r for r in newer if r.code not in held], page.source)
+    await dossiers.update(conn, [r for r in newer if r.code in held], page.source)
     changes = []
     events = []
     for row in newer:

@@ -120,15 +120,17 @@ async def held_versions(conn: RawConnection, codes: Sequence[str]) -> dict[str, 
     return {r["code"]: r["version"] for r in rows}
 
 
-_UPSERT = """
+_ROWS = """unnest($1::text[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], $6::int2[],
+            $7::date[], $8::date[], $10::bytea[], $11::bytea[])
+     AS t(code, version, updated_at, agency_code, procedure_code, status, received_on, updated_on,
+          facts, record)"""
+
+_INSERT = f"""
 INSERT INTO ingest.dossiers AS d (code, version, updated_at, agency_code, procedure_code, status,
                                   received_on, updated_on, source, facts, record)
 SELECT code, version, updated_at, agency_code, procedure_code, status, received_on, updated_on,
        $9, convert_from(facts, 'UTF8'), convert_from(record, 'UTF8')
-FROM unnest($1::text[], $2::int4[], $3::timestamptz[], $4::text[], $5::text[], $6::int2[],
-            $7::date[], $8::date[], $10::bytea[], $11::bytea[])
-     AS t(code, version, updated_at, agency_code, procedure_code, status, received_on, updated_on,
-          facts, record)
+FROM {_ROWS}
 ON CONFLICT (code) DO UPDATE SET
     version = excluded.version, updated_at = excluded.updated_at,
     agency_code = excluded.agency_code, procedure_code = excluded.procedure_code,
@@ -136,15 +138,35 @@ ON CONFLICT (code) DO UPDATE SET
     updated_on = excluded.updated_on, source = excluded.source, facts = excluded.facts,
     record = excluded.record, stored_at = now()
 WHERE d.version < excluded.version
-"""
+"""  # noqa: S608 - built from constants only
+
+_UPDATE = f"""
+UPDATE ingest.dossiers AS d SET
+    version = t.version, updated_at = t.updated_at, agency_code = t.agency_code,
+    procedure_code = t.procedure_code, status = t.status, received_on = t.received_on,
+    updated_on = t.updated_on, source = $9, facts = convert_from(t.facts, 'UTF8'),
+    record = convert_from(t.record, 'UTF8'), stored_at = now()
+FROM {_ROWS}
+WHERE d.code = t.code AND d.version < t.version
+"""  # noqa: S608 - built from constants only
 
 
 async def upsert(conn: RawConnection, rows: Sequence[DossierRow], source: str) -> None:
     """Store newer versions; a row not newer than the stored one changes nothing."""
+    await _write(conn, _INSERT, rows, source)
+
+
+async def update(conn: RawConnection, rows: Sequence[DossierRow], source: str) -> None:
+    """:func:`upsert` of dossiers already stored: a plain UPDATE costs the database less than
+    an INSERT that finds its conflict first (most rows of a backfill are later versions)."""
+    await _write(conn, _UPDATE, rows, source)
+
+
+async def _write(conn: RawConnection, sql: str, rows: Sequence[DossierRow], source: str) -> None:
     if not rows:
         return
     await conn.execute(
-        _UPSERT,
+        sql,
         [r.code for r in rows],
         [r.version for r in rows],
         [r.updated_at for r in rows],
