@@ -42,6 +42,7 @@ from cchc_shared.db import create_engine
 from cchc_shared.embedded import EmbeddedNats, EmbeddedPostgres
 from cchc_shared.events.relay import OutboxRelay
 from cchc_shared.events.streams import INGEST_STREAM, connect, ensure_streams
+from cchc_shared.memory import settle_heap
 from cchc_shared.settings import IngestSettings
 from cchc_simulator.simulator import SimulationConfig, Simulator
 from cchc_simulator.timeutil import DAY, parse_end
@@ -192,6 +193,9 @@ async def main() -> None:
     calibration = min(timeit.repeat("sum(range(1000))", number=2000)) * 500
     feed = FeedPages(arguments.dossiers, arguments.records)
     parse_seconds = parse_only(feed.pages, PiiHasher("bench"))
+    # As the service settles its heap once started: the simulator behind the feed is not the
+    # service's, and every full collection of the writing process would walk it.
+    settle_heap()
     root = Path(tempfile.mkdtemp(prefix="cchc-bench-ingest-"))
     os.chmod(root, 0o755)  # the embedded PostgreSQL user must traverse it
     pg = EmbeddedPostgres(root / "pg")
