@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from cchc_gateway.auth.issuer import (
     CLIENT,
@@ -321,12 +321,12 @@ def accounts_router() -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(max_length=100)] = None,
         subject: Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00]*$")] = None,
-        since: Annotated[datetime | None, BeforeValidator(_iso_only)] = None,
+        since: Annotated[
+            datetime | None, BeforeValidator(_iso_only), AfterValidator(_in_utc)
+        ] = None,
     ) -> AuditPage:
         """Every write that went through the gateway, newest first: who, what, when, from where."""
         before_id = _audit_cursor(cursor)
-        if since is not None and since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)  # a time without an offset is read as UTC
         rows = await repository.list_audit(
             session, limit=limit + 1, before_id=before_id, subject=subject, since=since
         )
@@ -342,6 +342,20 @@ def _iso_only(value: object) -> object:
     if isinstance(value, str) and value.lstrip("-").replace(".", "", 1).isdigit():
         raise ValueError("expected an ISO 8601 date-time, e.g. 2024-06-30T00:00:00+07:00")
     return value
+
+
+def _in_utc(value: datetime | None) -> datetime | None:
+    """The instant in UTC (a time without an offset is read as UTC), which it must be possible
+    to state: `0001-01-01T00:00:00+01:00` is in year 0 in UTC, which neither Python nor the
+    database driver can hold (it was a 500), so it is refused here."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant lies outside the years 1 to 9999 in UTC") from None
 
 
 async def _apply_patch(account: Account, body: AccountPatch) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -190,3 +193,94 @@ async def test_texts_too_long_for_their_column_are_refused_with_the_field(
 
     longest = await client.patch(url, json={"issuer": "Ủ" * 500})
     assert longest.status_code == 200 and longest.json()["issuer"] == "Ủ" * 500
+
+
+async def test_declared_counts_are_bounded_counts(client: AsyncClient) -> None:
+    """A count past 64 bits passed validation and then failed to render as JSON (a 500); a count
+    is a whole number from 0, never a boolean."""
+    for counts in [{"tasks": 10**20}, {"tasks": -1}, {"tasks": True}, {"tasks": 2.5}]:
+        for refused in [
+            await client.post("/api/v1/plans", json={**DRAFT, "declared_counts": counts}),
+            await client.post("/api/v1/plans/import", json={**DRAFT, "declared_counts": counts}),
+        ]:
+            assert refused.status_code == 422, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            fields = [e["field"] for e in refused.json()["errors"]]
+            assert fields == ["body.declared_counts.tasks"], fields
+    assert (await client.get("/api/v1/plans", params={"code": DRAFT["code"]})).json()["items"] == []
+
+    created = await client.post(
+        "/api/v1/plans", json={**DRAFT, "declared_counts": {"targets": 40, "tasks": 66}}
+    )
+    assert created.status_code == 201, created.text
+    url = f"/api/v1/plans/{created.json()['plan']['id']}"
+    assert created.json()["plan"]["declared_counts"] == {"targets": 40, "tasks": 66}
+    patched = await client.patch(
+        url, json={"declared_counts": {"tasks": 9_223_372_036_854_775_808}}
+    )
+    assert patched.status_code == 422 and patched.json()["errors"][0]["field"] == (
+        "body.declared_counts.tasks"
+    )
+    assert (await client.get(url)).json()["declared_counts"] == {"targets": 40, "tasks": 66}
+
+
+def _cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+async def test_query_text_and_cursors_the_database_cannot_hold_are_refused_with_the_parameter(
+    client: AsyncClient,
+) -> None:
+    """A NUL in a query parameter, or a cursor carrying one, an integer past its column or an
+    instant outside years 1-9999 in UTC, failed in the database driver (500s); each is refused
+    with the parameter named."""
+    created = await client.post("/api/v1/plans", json=DRAFT)
+    plan = created.json()["plan"]
+    target, task = plan["targets"][0]["id"], plan["tasks"][0]["id"]
+    refused = {
+        "query.code": ("/api/v1/plans", {"code": "12/KH\x00"}),
+        "query.province": ("/api/v1/plans", {"province": "khanh-hoa\x00"}),
+        "query.lead_org_unit": ("/api/v1/tasks", {"lead_org_unit": "\x00"}),
+    }
+    cursors = [
+        ("/api/v1/plans", ["khanh-hoa\x00", "12/KH-UBND"]),
+        ("/api/v1/plans", ["khanh-hoa", 12]),
+        (f"/api/v1/plans/{plan['id']}/audit", [2**63]),
+        (f"/api/v1/plans/{plan['id']}/tasks", [2**31]),
+        (f"/api/v1/targets/{target}/reports", ["0001-01-01T00:00:00+01:00", str(uuid.uuid4())]),
+        (f"/api/v1/tasks/{task}/progress", ["9999-12-31T23:59:59-01:00", str(uuid.uuid4())]),
+    ]
+    answers = [
+        (field, await client.get(url, params=params)) for field, (url, params) in refused.items()
+    ]
+    answers += [
+        ("query.cursor", await client.get(url, params={"cursor": _cursor(values)}))
+        for url, values in cursors
+    ]
+    answers.append(
+        (
+            "query.province",
+            await client.get("/api/v1/org-units", params={"province": "\x00"}),
+        )
+    )
+    answers.append(
+        (
+            "query.reason",
+            await client.patch(
+                f"/api/v1/plans/{plan['id']}", params={"reason": "\x00"}, json={"title": "X"}
+            ),
+        )
+    )
+    for field, resp in answers:
+        assert resp.status_code == 422, (field, resp.text)
+        assert resp.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in resp.json()["errors"]] == [field], resp.text
+
+    found = await client.get(
+        "/api/v1/plans", params={"code": "12/KH-UBND", "province": "khanh-hoa"}
+    )
+    assert [p["id"] for p in found.json()["items"]] == [plan["id"]]
+    edge = _cursor(["0001-01-01T00:00:00Z", str(uuid.uuid4())])
+    assert (await client.get(f"/api/v1/targets/{target}/reports", params={"cursor": edge})).json()[
+        "items"
+    ] == []

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
+from cchc_plans.domain.documents import NO_NUL, SLUG
 from cchc_shared.auth import Principal, Role, require_roles, require_unscoped_roles
 
 
@@ -33,7 +34,14 @@ Reason = Annotated[
     str | None,
     Query(
         max_length=2000,
+        pattern=NO_NUL,
         description="Why: required to amend an issued plan "
         "(lý do điều chỉnh kế hoạch đã ban hành).",
     ),
 ]
+ProvinceFilter = Annotated[
+    str | None,
+    Query(max_length=64, pattern=SLUG, description="Province, by its slug (`kon-tum`)."),
+]
+"""A province as documents name it. Free text reached the database, which cannot hold a NUL
+(a 500 where the client needs a 422 naming the parameter)."""

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cchc_plans.api import scope
-from cchc_plans.api.deps import Cursor, Limit, Planner, actor_of
+from cchc_plans.api.deps import Cursor, Limit, Planner, ProvinceFilter, actor_of
 from cchc_plans.api.schemas import AuditOut, OrgUnitCreate, OrgUnitOut, OrgUnitPatch, Page
 from cchc_plans.api.views import audit_view, org_unit_views
 from cchc_plans.domain.catalogue import Level
@@ -41,7 +41,7 @@ async def list_org_units(
         False, description="Every unit whatever its validity (ignores `at`)."
     ),
     level: Level | None = None,
-    province: str | None = Query(None, max_length=64),
+    province: ProvinceFilter = None,
     parent_id: uuid.UUID | None = Query(
         None, description="Children of this unit (within your subtree when you are limited)."
     ),

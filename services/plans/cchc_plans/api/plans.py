@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cchc_plans.api.bodies import read_document
-from cchc_plans.api.deps import Cursor, Limit, PlanWriter, Reason, actor_of
+from cchc_plans.api.deps import Cursor, Limit, PlanWriter, ProvinceFilter, Reason, actor_of
 from cchc_plans.api.org_units import bad_cursor
 from cchc_plans.api.schemas import (
     FILE_PROBLEMS,
@@ -26,7 +26,7 @@ from cchc_plans.api.schemas import (
 )
 from cchc_plans.api.views import audit_view, plan_detail, plan_view, target_view, task_views
 from cchc_plans.domain.catalogue import PlanStatus
-from cchc_plans.domain.documents import Loc, PlanDocument, TargetDoc, TaskDoc
+from cchc_plans.domain.documents import NO_NUL, Loc, PlanDocument, TargetDoc, TaskDoc
 from cchc_plans.service.clock import today_vn
 from cchc_plans.service.documents import Outcome, change_plan, close_plan, import_document
 from cchc_plans.store import audit, plans
@@ -108,9 +108,9 @@ async def create_plan(
 async def list_plans(
     session: DbSession,
     code: str | None = Query(
-        None, max_length=200, description="Document number, e.g. 4212/KH-UBND."
+        None, max_length=200, pattern=NO_NUL, description="Document number, e.g. 4212/KH-UBND."
     ),
-    province: str | None = Query(None, max_length=64),
+    province: ProvinceFilter = None,
     year: int | None = Query(None, ge=1900, le=2999, description="Plans whose period touches it."),
     status_: PlanStatus | None = Query(None, alias="status"),
     limit: Limit = 50,

@@ -32,6 +32,7 @@ from cchc_plans.domain.documents import (
     SOME_TEXT,
     Amount,
     BaselineDoc,
+    DeclaredCount,
     DueOrRecurring,
     Name,
     PeriodDoc,
@@ -225,7 +226,7 @@ class PlanPatch(_In):
     issued_on: IsoDate | None = None
     period: PeriodDoc | None = None
     source: Text | None = None
-    declared_counts: dict[Name, int] | None = None
+    declared_counts: dict[Name, DeclaredCount] | None = None
     areas: list[Area] | None = None
     parent: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), CLEAN_TEXT] | None = (
         None

@@ -14,6 +14,7 @@ from cchc_plans.api.plans import item_relocate
 from cchc_plans.api.schemas import Page, ProgressIn, ProgressOut, TaskOut, TaskPatch
 from cchc_plans.api.views import progress_view, task_view, task_views
 from cchc_plans.domain.catalogue import TaskStatus
+from cchc_plans.domain.documents import NO_NUL
 from cchc_plans.service.clock import today_vn
 from cchc_plans.service.documents import change_plan
 from cchc_plans.service.tasks import ProgressInput, report_progress, task_and_plan
@@ -49,6 +50,7 @@ async def list_tasks(
     lead_org_unit: str | None = Query(
         None,
         max_length=100,
+        pattern=NO_NUL,
         description="Id or code of the lead unit; tasks led by its group (every department) "
         "count. A principal limited to an org unit gets the tasks its subtree leads only, and "
         "403 for a lead unit outside it.",

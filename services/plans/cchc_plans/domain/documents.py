@@ -155,6 +155,10 @@ ShortText = Annotated[
 Province = Annotated[
     str, StringConstraints(pattern=SLUG, max_length=64), BeforeValidator(drop_final_newline)
 ]
+DeclaredCount = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
+"""How many targets or tasks a plan says it has (tens, in practice). Bounded: an integer past
+64 bits passed validation and then failed to render as JSON (a 500); strict, as the schema says
+integer (pydantic would take `true` as 1)."""
 Amount = Annotated[Decimal, decimal_number(14), number_schema(14)]
 
 
@@ -248,7 +252,7 @@ class PlanDocument(_Strict):
     issued_on: IsoDate | None = None
     period: PeriodDoc
     source: Text | None = None
-    declared_counts: dict[Name, int] | None = None
+    declared_counts: dict[Name, DeclaredCount] | None = None
     areas: list[Area] = Field(default_factory=list)
     parent: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), CLEAN_TEXT] | None = (
         None

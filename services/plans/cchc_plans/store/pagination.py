@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Select, Uuid, literal, tuple_
 from sqlalchemy.orm import QueryableAttribute
-from sqlalchemy.types import Date, DateTime
+from sqlalchemy.types import BigInteger, Date, DateTime, Integer, SmallInteger
 
 T = TypeVar("T")
 
@@ -37,16 +37,38 @@ def decode_cursor(cursor: str, keys: Sequence[QueryableAttribute[Any]]) -> list[
 
 
 def _coerce(key: QueryableAttribute[Any], value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError("bad cursor value")
+    """The cursor's value as the key's column takes it. A value the database driver refuses
+    (a NUL in text, an integer past the column's range, a number for text, an instant outside
+    years 1-9999 in UTC) is not one of our cursors: refused here, not failing there (a 500)."""
     type_ = key.expression.type
+    if isinstance(type_, Integer):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("bad cursor value")
+        if not -_int_bound(type_) <= value < _int_bound(type_):
+            raise ValueError("bad cursor value")
+        return value
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("bad cursor value")
     if isinstance(type_, Uuid):
-        return uuid.UUID(str(value))
+        return uuid.UUID(value)
     if isinstance(type_, DateTime):
-        return datetime.fromisoformat(str(value))
+        instant = datetime.fromisoformat(value)
+        try:
+            return instant if instant.tzinfo is None else instant.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValueError("bad cursor value") from exc
     if isinstance(type_, Date):
-        return date.fromisoformat(str(value))
+        return date.fromisoformat(value)
     return value
+
+
+def _int_bound(type_: Integer) -> int:
+    """Integers the column holds lie in ``[-bound, bound)``."""
+    if isinstance(type_, SmallInteger):
+        return 2**15
+    if isinstance(type_, BigInteger):
+        return 2**63
+    return 2**31
 
 
 def keyset(

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cchc_ingest.api import paging, views
@@ -118,8 +118,15 @@ def _rejections(records: list[object], hasher: PiiHasher) -> list[Rejection]:
     return rejected
 
 
+DossierCode = Annotated[
+    str,
+    # Text PostgreSQL can hold: a NUL failed in the database (a 500 where a 422 belongs).
+    Path(pattern=r"^[^\x00]*$", description="MaHoSo, e.g. `000.00.01.H34-240305-00017`."),
+]
+
+
 @router.get("/dossiers/{code}", response_model=DossierView)
-async def stored_dossier(code: str, session: DbSession) -> DossierView:
+async def stored_dossier(code: DossierCode, session: DbSession) -> DossierView:
     """The dossier as stored: its latest version, derived facts and canonical record."""
     row = await queries.dossier(await session.connection(), code)
     if row is None:
