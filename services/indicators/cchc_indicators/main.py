@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from cchc_indicators.api import catalog, dossiers, indicators, overview, scorecards, scores
+from cchc_indicators.api.fast import FastReads
 from cchc_indicators.events.consume import consumers
 from cchc_indicators.events.publish import workers
 from cchc_indicators.store.models import DeadLetter, OutboxEvent, ProcessedMessage
@@ -33,4 +35,8 @@ DEFINITION = ServiceDefinition(
 
 
 def create_app(settings: IndicatorsSettings | None = None) -> FastAPI:
-    return create_service_app(DEFINITION, settings or IndicatorsSettings())
+    app = create_service_app(DEFINITION, settings or IndicatorsSettings())
+    # Innermost of the app's own middleware: inside the request ids and metrics, before the
+    # routing (api/fast.py: what it does not answer goes on to the routes unchanged).
+    app.user_middleware.append(Middleware(FastReads))
+    return app

@@ -4,16 +4,18 @@ makes it load afresh; and it answers exactly what the aggregate tables answer.""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from cchc_indicators.domain.aggregates import FLOW_MEASURES, STOCK_MEASURES, Measure
 from cchc_indicators.domain.catalogue import BY_CODE, IndicatorCode
 from cchc_indicators.domain.periods import Grain, period_of
 from cchc_indicators.service import figures, read_model
 from cchc_indicators.service.context import read_context
-from cchc_indicators.service.read_model import MODEL
+from cchc_indicators.service.read_model import MODEL, WIDTH, DaySeries, ReadModel
 from cchc_indicators.service.rebuild import rebuild_aggregates
 from cchc_indicators.testing import agency_event, apply, dossier_event, facts, finished, vn
 from cchc_shared.db import create_sessionmaker, transaction
@@ -123,3 +125,41 @@ async def test_series_from_the_model(engine: AsyncEngine, clean_state: None) -> 
     # Every one is due 8 March: X1 (received in January) and X2 overdue from then on; X3,
     # received on 31 March, overdue at once, finished on 2 April.
     assert [p.figure.value for p in points] == [0, 0, 3, 2, 2, 2]
+
+
+def test_kept_sums_follow_new_totals() -> None:
+    """A group's sums of a period are kept, and dropped when its totals change."""
+    series = DaySeries()
+    first_day = MARCH.start.toordinal()
+    series.add(first_day, [1] * WIDTH)
+    series.add(first_day - 1, [5] * WIDTH)  # February: a stock, not a flow of March
+    kept = series.sums(MARCH)
+    assert series.sums(MARCH) is kept
+    assert (kept[Measure.RECEIVED], kept[Measure.OPEN]) == (1, 6)
+    series.add(first_day + 30, [2] * WIDTH)  # 31 March
+    series.add(first_day + 31, [4] * WIDTH)  # 1 April: after March
+    changed = series.sums(MARCH)
+    assert (changed[Measure.RECEIVED], changed[Measure.OPEN]) == (3, 8)
+    assert changed.flow.keys() == FLOW_MEASURES and changed.stock_at_end.keys() == STOCK_MEASURES
+    other = DaySeries()
+    other.add_all(series)
+    assert other.sums(MARCH) == changed
+
+
+def test_the_collector_does_not_walk_the_totals() -> None:
+    """Tens of thousands of per-day totals stay out of every full collection's walk."""
+    series = DaySeries()
+    for day in range(400):
+        series.add(MARCH.start.toordinal() + day, [day] * WIDTH)
+    series.sums(MARCH)
+    gc.collect()
+    assert not any(gc.is_tracked(totals) for totals in series.daily.values())
+
+
+def test_a_group_is_found_whatever_the_order_of_its_agencies() -> None:
+    model = ReadModel()
+    model.agencies = {code: DaySeries() for code in ("A1", "A2", "S")}
+    group = model.group(["A1", "A2", "S"])
+    assert model.group(("S", "A1", "A2", "A1")) is group
+    assert model.group(["A1"]) is model.agencies["A1"]
+    assert model.group(["A1", "A1"]) is model.agencies["A1"]

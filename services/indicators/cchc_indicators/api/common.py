@@ -20,6 +20,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any
@@ -40,22 +41,32 @@ from cchc_shared.errors import FieldError, NotFound, ValidationFailed
 CACHE_SIZE = 4096
 
 
+class LazySession:
+    """The request's session, opened on first use: most answers come from memory and need none,
+    and reads need no commit, so none is opened before it is needed."""
+
+    __slots__ = ("_maker", "_session")
+
+    def __init__(self, maker: async_sessionmaker[AsyncSession]) -> None:
+        self._maker = maker
+        self._session: AsyncSession | None = None
+
+    def __call__(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._maker()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
 async def _read_context(request: Request) -> AsyncIterator[ReadContext]:
-    # A session opened only if the answer needs the database (most are answered from memory);
-    # reads need no commit, so none is opened before it is needed.
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    opened: list[AsyncSession] = []
-
-    def open_session() -> AsyncSession:
-        if not opened:
-            opened.append(sessionmaker())
-        return opened[0]
-
+    session = LazySession(request.app.state.sessionmaker)
     try:
-        yield await read_context(open_session, cached=True)
+        yield await read_context(session, cached=True)
     finally:
-        if opened:
-            await opened[0].close()
+        await session.close()
 
 
 Ctx = Annotated[ReadContext, Depends(_read_context, scope="function")]
@@ -86,16 +97,40 @@ class AnswerCache:
 CACHE = AnswerCache()
 
 
-def etag(ctx: ReadContext, request: Request, principal: Principal) -> str:
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What an answer depends on in a request besides its parsed parameters: the path, the raw
+    query string (part of the ETag) and ``If-None-Match``. Built from a FastAPI request or, on
+    the fast path (``api/fast.py``), from the ASGI scope: the answer is then the same."""
+
+    path: str
+    query: bytes
+    if_none_match: str | None
+
+    @classmethod
+    def of(cls, request: Request) -> Asked:
+        scope = request.scope
+        return cls(
+            scope["path"], scope.get("query_string", b""), request.headers.get("if-none-match")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer and its ETag; ``body`` None: the client has it (304)."""
+
+    tag: str
+    body: bytes | None
+
+
+def etag(ctx: ReadContext, asked: Asked, principal: Principal) -> str:
     # The raw query string, its parameters sorted: parsing it (and building ``request.url``)
     # cost more than the rest of a cached answer.
-    raw: bytes = request.scope.get("query_string", b"")
-    query = b"&".join(sorted(raw.split(b"&"))).decode("latin-1")
+    query = b"&".join(sorted(asked.query.split(b"&"))).decode("latin-1")
     fresh = ctx.freshness
     # The same URL answers differently for callers of different scopes (defaults, filtered rows).
     scope = principal.org_unit_scope or ""
-    path = request.scope["path"]
-    key = f"{fresh.epoch}:{fresh.data_version}:{ctx.today}:{scope}:{path}?{query}"
+    key = f"{fresh.epoch}:{fresh.data_version}:{ctx.today}:{scope}:{asked.path}?{query}"
     return f'W/"{hashlib.blake2b(key.encode(), digest_size=12).hexdigest()}"'
 
 
@@ -106,6 +141,33 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
     return "*" in offered or tag in offered or tag.removeprefix("W/") in offered
 
 
+async def answered(
+    asked: Asked,
+    ctx: ReadContext,
+    principal: Principal,
+    compute: Callable[[], Awaitable[dict[str, Any]]],
+) -> Answer:
+    """The answer with its ETag: none when the client has it, from the cache when we have it."""
+    tag = etag(ctx, asked, principal)
+    if _matches(asked.if_none_match, tag):
+        return Answer(tag, None)
+    body = CACHE.get(tag)
+    if body is None:
+        with problems():
+            content = await compute()
+        body = orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        CACHE.put(tag, body)
+    return Answer(tag, body)
+
+
+def as_response(answer: Answer) -> Response:
+    """The HTTP response of an answer: JSON, or 304; ``ETag`` and ``Cache-Control`` on both."""
+    headers = {"ETag": answer.tag, "Cache-Control": "no-cache"}
+    if answer.body is None:
+        return Response(status_code=304, headers=headers)
+    return Response(answer.body, media_type="application/json", headers=headers)
+
+
 async def answer(
     request: Request,
     ctx: ReadContext,
@@ -113,17 +175,7 @@ async def answer(
     compute: Callable[[], Awaitable[dict[str, Any]]],
 ) -> Response:
     """The answer with its ETag: 304 when the client has it, from the cache when we have it."""
-    tag = etag(ctx, request, principal)
-    headers = {"ETag": tag, "Cache-Control": "no-cache"}
-    if _matches(request.headers.get("if-none-match"), tag):
-        return Response(status_code=304, headers=headers)
-    body = CACHE.get(tag)
-    if body is None:
-        with problems():
-            content = await compute()
-        body = orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
-        CACHE.put(tag, body)
-    return Response(body, media_type="application/json", headers=headers)
+    return as_response(await answered(Asked.of(request), ctx, principal, compute))
 
 
 @contextmanager

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from cchc_indicators.api.common import (
+    Answer,
+    Asked,
     Ctx,
     answer,
+    answered,
+    as_response,
     decode_cursor,
     definition_of,
     encode_cursor,
@@ -23,8 +28,9 @@ from cchc_indicators.api.common import (
 from cchc_indicators.domain.catalogue import CATALOGUE
 from cchc_indicators.domain.periods import Grain
 from cchc_indicators.service import figures
+from cchc_indicators.service.context import ReadContext
 from cchc_indicators.service.figures import Boundaries, Breakdown
-from cchc_shared.auth import SCOPE_NOTE, CurrentPrincipal
+from cchc_shared.auth import SCOPE_NOTE, CurrentPrincipal, Principal
 
 router = APIRouter(tags=["indicators"])
 
@@ -95,6 +101,29 @@ async def list_indicators(
     return await answer(request, ctx, principal, compute)
 
 
+@dataclass(frozen=True, slots=True)
+class ValuesQuestion:
+    """The parameters of ``/values``, validated (by FastAPI, or by the fast path's parser)."""
+
+    code: str
+    period: str = "this_year"
+    org_unit: str | None = None
+    by: Breakdown | None = None
+    boundaries: Boundaries = "receipt"
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesQuestion:
+    """The parameters of ``/series``, validated."""
+
+    code: str
+    from_: str
+    to: str
+    grain: Grain = Grain.MONTH
+    org_unit: str | None = None
+    boundaries: Boundaries = "receipt"
+
+
 @router.get(
     "/api/v1/indicators/{code}/values",
     summary="An indicator's value for a unit and period (Giá trị chỉ số)",
@@ -116,9 +145,18 @@ async def indicator_values(
     boundaries: BoundariesQuery = "receipt",
 ) -> Response:
     """The value for the org unit's subtree and, with `by`, one row per group."""
-    definition = definition_of(code)
-    chosen = period_param(ctx, period)
-    unit_ref = await org_unit_param(ctx, principal, org_unit)
+    question = ValuesQuestion(code, period, org_unit, by, boundaries)
+    return as_response(await values_answer(ctx, principal, question, Asked.of(request)))
+
+
+async def values_answer(
+    ctx: ReadContext, principal: Principal, question: ValuesQuestion, asked: Asked
+) -> Answer:
+    """``/values`` once its parameters are valid (the route and the fast path share it)."""
+    definition = definition_of(question.code)
+    chosen = period_param(ctx, question.period)
+    unit_ref = await org_unit_param(ctx, principal, question.org_unit)
+    boundaries, by = question.boundaries, question.by
     with problems():
         scope = figures.resolve_scope(ctx, unit_ref, boundaries)
 
@@ -142,7 +180,7 @@ async def indicator_values(
             ],
         }
 
-    return await answer(request, ctx, principal, compute)
+    return await answered(asked, ctx, principal, compute)
 
 
 @router.get(
@@ -161,9 +199,18 @@ async def indicator_series(
     boundaries: BoundariesQuery = "receipt",
 ) -> Response:
     """One point per period from `from` to `to`; periods that have not started are left out."""
-    definition = definition_of(code)
+    question = SeriesQuestion(code, from_, to, grain, org_unit, boundaries)
+    return as_response(await series_answer(ctx, principal, question, Asked.of(request)))
+
+
+async def series_answer(
+    ctx: ReadContext, principal: Principal, question: SeriesQuestion, asked: Asked
+) -> Answer:
+    """``/series`` once its parameters are valid (the route and the fast path share it)."""
+    definition = definition_of(question.code)
+    from_, to, grain, boundaries = question.from_, question.to, question.grain, question.boundaries
     period_param(ctx, from_, "query.from")
-    unit_ref = await org_unit_param(ctx, principal, org_unit)
+    unit_ref = await org_unit_param(ctx, principal, question.org_unit)
     with problems():
         scope = figures.resolve_scope(ctx, unit_ref, boundaries)
 
@@ -180,7 +227,7 @@ async def indicator_series(
             "points": [{"period": p.period.label, **figure_fields(p.figure)} for p in points],
         }
 
-    return await answer(request, ctx, principal, compute)
+    return await answered(asked, ctx, principal, compute)
 
 
 @router.get(

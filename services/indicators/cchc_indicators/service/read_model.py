@@ -32,7 +32,8 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import add
+from datetime import date
+from operator import add, sub
 from typing import Any
 
 from sqlalchemy import text
@@ -58,11 +59,17 @@ def switched(enabled: bool) -> Iterator[None]:
         ENABLED = was
 
 
-MEASURES: tuple[Measure, ...] = tuple(Measure)
+FLOWS: tuple[Measure, ...] = tuple(m for m in Measure if m not in STOCK_MEASURES)
+STOCKS: tuple[Measure, ...] = tuple(m for m in Measure if m in STOCK_MEASURES)
+MEASURES: tuple[Measure, ...] = FLOWS + STOCKS
+"""The order of every total the model holds: flows first, so that a period's flows are the
+first ``len(FLOWS)`` differences of two running sums and its stocks the rest of one."""
 WIDTH = len(MEASURES)
 ZERO: tuple[int, ...] = (0,) * WIDTH
-FLOW_SLOTS = tuple((i, m) for i, m in enumerate(MEASURES) if m not in STOCK_MEASURES)
-STOCK_SLOTS = tuple((i, m) for i, m in enumerate(MEASURES) if m in STOCK_MEASURES)
+N_FLOWS = len(FLOWS)
+SUMS_KEPT = 32
+"""Sums of periods kept per group (all dropped when full): the periods a dashboard asks about
+are few; a bound on memory for callers that ask for many."""
 MAX_GROUPS = 20_000
 """Groups kept before all are dropped (rebuilt when asked): a bound on memory for callers that
 ask for arbitrary sets of agencies; a province's subtrees are a few thousand at most."""
@@ -85,25 +92,31 @@ PULL = text(
 
 
 class DaySeries:
-    """Per-day totals of a group of agencies, and their running sums (built when first read)."""
+    """Per-day totals of a group of agencies, and their running sums (built when first read).
 
-    __slots__ = ("_days", "_running", "daily")
+    The sums of the periods asked are kept until the totals change: dashboards ask about the
+    same few periods (this month, the months of a year) of every unit, for every indicator."""
+
+    __slots__ = ("_days", "_running", "_sums", "daily")
 
     def __init__(self) -> None:
-        self.daily: dict[int, list[int]] = {}  # day ordinal → totals in MEASURES order
+        # day ordinal → totals in MEASURES order. Tuples, not lists: the collector stops tracking
+        # tuples of numbers, so a full collection does not walk the model's tens of thousands.
+        self.daily: dict[int, tuple[int, ...]] = {}
         self._days: list[int] | None = None
         self._running: list[tuple[int, ...]] = []
+        self._sums: dict[tuple[date, date], MeasureSums] = {}
 
     def add(self, day: int, delta: Sequence[int]) -> None:
         held = self.daily.get(day)
-        self.daily[day] = list(delta) if held is None else list(map(add, held, delta))
+        self.daily[day] = tuple(delta) if held is None else tuple(map(add, held, delta))
         self._days = None
 
     def add_all(self, other: DaySeries) -> None:
         daily = self.daily
         for day, totals in other.daily.items():
             held = daily.get(day)
-            daily[day] = list(totals) if held is None else list(map(add, held, totals))
+            daily[day] = totals if held is None else tuple(map(add, held, totals))
         self._days = None
 
     def before(self, day: int) -> tuple[int, ...]:
@@ -119,17 +132,29 @@ class DaySeries:
         running: list[tuple[int, ...]] = []
         current = ZERO
         for day in days:
-            current = tuple(a + b for a, b in zip(current, self.daily[day], strict=True))
+            current = tuple(map(add, current, self.daily[day]))
             running.append(current)
         self._days, self._running = days, running
+        self._sums = {}  # the totals changed: so did the sums
         return days
 
     def sums(self, period: Period) -> MeasureSums:
         """Flows over the period's days, stocks at its end (``aggregates.MeasureSums``)."""
+        if self._days is None:
+            self._index()
+        key = (period.start, period.end)
+        held = self._sums.get(key)
+        if held is not None:
+            return held
         end = self.before(period.end.toordinal())
         start = self.before(period.start.toordinal())
-        flow = {m: end[i] - start[i] for i, m in FLOW_SLOTS}
-        return MeasureSums(flow, {m: end[i] for i, m in STOCK_SLOTS})
+        # zip stops at the last flow: the stocks that follow in ``end`` are taken as they are.
+        flow = dict(zip(FLOWS, map(sub, end, start), strict=False))
+        sums = MeasureSums(flow, dict(zip(STOCKS, end[N_FLOWS:], strict=True)))
+        if len(self._sums) >= SUMS_KEPT:
+            self._sums = {}
+        self._sums[key] = sums
+        return sums
 
 
 @dataclass
@@ -216,7 +241,11 @@ class ReadModel:
         """The totals of a set of agencies (all when None), built on first use and kept."""
         if agencies is None:
             return self.everything
-        key = tuple(sorted(set(agencies)))
+        given = tuple(agencies)
+        series = self.groups.get(given)  # a subtree's codes come sorted and unique: the key
+        if series is not None:
+            return series
+        key = tuple(sorted(set(given)))
         if len(key) == 1:
             return self.agencies.get(key[0]) or DaySeries()
         series = self.groups.get(key)
