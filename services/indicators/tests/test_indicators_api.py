@@ -327,6 +327,9 @@ async def test_etag_and_304(make_client: ClientFactory, engine: AsyncEngine, loa
         ("/api/v1/scorecards", {"plan_id": "not-a-uuid"}, 422, "query.plan_id"),
         ("/api/v1/scorecards", {"plan_id": "00000000-0000-0000-0000-000000000000"}, 404, None),
         ("/api/v1/org-units/nowhere/overview", {}, 422, "path.org_unit"),
+        # Blank references read as "no unit" elsewhere; an overview needs one (was a 500).
+        ("/api/v1/org-units/%20/overview", {}, 422, "path.org_unit"),
+        ("/api/v1/org-units/%E3%80%80/overview", {}, 422, "path.org_unit"),
     ],
 )
 async def test_bad_questions_are_problems(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -100,3 +103,62 @@ async def test_roles_guard_writes(make_client: ClientFactory) -> None:
         backfill = await lgsp.post("/api/v1/ingest/backfill", json={"from": "2024-01-01"})
     assert push.status_code == 403 and status.status_code == 200
     assert backfill.status_code == 403
+
+
+def _cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+async def test_cursors_and_codes_the_database_cannot_hold_are_refused_with_the_parameter(
+    make_client: ClientFactory,
+) -> None:
+    """An id past 64 bits, an instant outside years 1-9999 in UTC, or a NUL in a dossier code
+    failed in the database driver (500s); each is refused with the parameter named."""
+    uid = "00000000-0000-0000-0000-000000000001"
+    async with make_client(app_without_source(), role="admin") as client:
+        answers = [
+            ("query.cursor", await client.get("/api/v1/ingest/quarantine", params={"cursor": c}))
+            for c in (_cursor(2**63), _cursor(-1))
+        ]
+        answers += [
+            ("query.cursor", await client.get(f"/api/v1/ingest/{path}", params={"cursor": c}))
+            for path in ("backfill", "reconciliations")
+            for c in (
+                _cursor(["0001-01-01T00:00:00+01:00", uid]),
+                _cursor(["9999-12-31T23:59:59-01:00", uid]),
+                _cursor(["2024-01-01T00:00:00", uid]),
+            )
+        ]
+        answers.append(("path.code", await client.get("/api/v1/ingest/dossiers/a%00b")))
+        edge = await client.get(
+            "/api/v1/ingest/backfill", params={"cursor": _cursor(["0001-01-01T00:00:00Z", uid])}
+        )
+        absent = await client.get("/api/v1/ingest/dossiers/000.00.01.H34-240305-99999")
+    for field, resp in answers:
+        assert resp.status_code == 422, (field, resp.text)
+        assert resp.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in resp.json()["errors"]] == [field], resp.text
+    assert edge.status_code == 200 and edge.json()["items"] == []
+    assert absent.status_code == 404
+
+
+async def test_records_with_nul_in_a_code_are_quarantined_not_a_server_error(
+    make_client: ClientFactory,
+) -> None:
+    """PostgreSQL text holds no NUL: such a code cannot be stored, nor written as the
+    quarantined record's code; the record is quarantined with the field named."""
+    records = [
+        {"MaHoSo": "a\u0000"},
+        dossier_record(MaHoSo="000.00.01.H34-240305-0\u000018"),
+        dossier_record(MaDonVi="000.00.01.H34\u0000"),
+        dossier_record(),
+    ]
+    async with make_client(app_without_source(), role="integration") as client:
+        pushed = await client.post("/api/v1/ingest/dossiers", json={"data": records})
+        quarantine = await client.get("/api/v1/ingest/quarantine")
+    assert pushed.status_code == 200, pushed.text
+    assert (pushed.json()["stored"], pushed.json()["quarantined"]) == (1, 3)
+    reasons = [r["reason"] for r in pushed.json()["rejected"]]
+    assert reasons[1:] == ["MaHoSo: contains a NUL character", "MaDonVi: contains a NUL character"]
+    held = {item["record_code"] for item in quarantine.json()["items"]}
+    assert "000.00.01.H34-240305-0\\x0018" in held and "a\\x00" in held

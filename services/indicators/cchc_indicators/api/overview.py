@@ -23,6 +23,7 @@ from cchc_indicators.domain.evaluate import evaluate
 from cchc_indicators.service import figures
 from cchc_indicators.store import reference
 from cchc_shared.auth import CurrentPrincipal, ensure_in_scope
+from cchc_shared.errors import FieldError, ValidationFailed
 
 router = APIRouter(tags=["overview"])
 
@@ -65,7 +66,9 @@ async def org_unit_overview(
     with problems():
         scope = figures.resolve_scope(ctx, org_unit, boundaries, "path.org_unit")
     unit = scope.unit
-    assert unit is not None  # resolve_scope answers a unit for a non-empty reference
+    if unit is None:  # resolve_scope reads a blank reference as "no unit": here one is needed
+        message = "give an org unit's id, code or slug"
+        raise ValidationFailed([FieldError(field="path.org_unit", message=message)])
     previous = figures.previous_period(chosen)
 
     async def compute() -> dict[str, Any]:

@@ -246,9 +246,13 @@ class _Reader:
             raise self.fail(name, exc) from None
 
     def required_text(self, name: str) -> str:
+        """A code the dossier is stored under: present, and without NUL (no text column of
+        PostgreSQL holds one)."""
         result = self.text(name)
         if result is None:
             raise self.fail(name, BadValue("missing"))
+        if "\x00" in result:
+            raise self.fail(name, BadValue("contains a NUL character"))
         return result
 
     def instant(self, name: str) -> datetime | None:

@@ -226,6 +226,14 @@ def _required(value: _V | None) -> _V:
     return value
 
 
+def _code(value: str | None) -> str:
+    """A required code; one holding NUL (no database text can) is parse_dossier's to reject."""
+    code = _text(value)
+    if code is None or "\x00" in code:
+        raise _Unusual
+    return code
+
+
 def _text(value: str | None) -> str | None:
     """As parse_dossier's text: stripped, NFC, None for blank."""
     if value is None:
@@ -312,14 +320,14 @@ def _dossier(r: _JsonRecord | _DictRecord, hasher: PiiHasher) -> Dossier:
     """The record as parse_dossier reads it; KeyError or ValueError where only it can tell."""
     # Positional, in the order of Dossier's fields: keywords cost a fifth of the whole here.
     return Dossier(
-        _required(_text(r.code)),
+        _code(r.code),
         values.positive_int(r.version, what="version"),
         _required(parse_instant(r.updated_at)),
-        _required(_text(r.procedure_code)),
+        _code(r.procedure_code),
         _text(r.procedure_name),
         _text(r.field_code),
         _text(r.field_name),
-        _required(_text(r.agency_code)),
+        _code(r.agency_code),
         CHANNELS[CHANNEL[r.channel]],
         APPLICANT_TYPE[r.applicant_type],
         hasher.applicant_of(

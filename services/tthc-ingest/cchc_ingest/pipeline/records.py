@@ -103,7 +103,11 @@ def quarantine_row(
 ) -> QuarantineRow:
     payload = canonical_json(redact(raw, hasher))
     digest = hashlib.sha256(f"{kind}\x00{payload}".encode()).hexdigest()
-    return QuarantineRow(kind, exc.code, exc.version, exc.reason, payload, digest)
+    # The payload is JSON (NUL escaped); the code and reason are stored as text, which cannot
+    # hold NUL: a record rejected for one must not fail its own quarantine.
+    code = exc.code.replace("\x00", "\\x00") if exc.code else exc.code
+    reason = exc.reason.replace("\x00", "\\x00")
+    return QuarantineRow(kind, code, exc.version, reason, payload, digest)
 
 
 _RECORD_ENCODER = msgspec.json.Encoder()
