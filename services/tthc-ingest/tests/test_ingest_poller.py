@@ -354,3 +354,27 @@ async def test_an_unreadable_catalogue_record_is_quarantined_and_publishes_nothi
         ("procedure", "1.009", "MucDo: unknown online level: '5'"),
     ]
     assert [e[1] for e in await catalogue_events(engine)] == ["1.001"]
+
+
+@pytest.mark.usefixtures("clean_state")
+async def test_catalogue_text_with_nul_is_quarantined_not_a_failed_sync(
+    engine: AsyncEngine,
+) -> None:
+    """Catalogue content is stored as JSONB, which holds no NUL: such a record once failed the
+    whole sync, again at every poll."""
+    source = MemorySource([])
+    source.procedure_records = [procedure_record("1.001", TenTTHC="Cấp\x00 phép")]
+    source.agency_records = [agency_record("X\x00-1"), agency_record("000.2D.01.H34")]
+    outcomes = await sync_catalogue(runtime(engine, source))
+    assert [(o.changed, o.quarantined) for o in outcomes] == [(1, 1), (0, 1)]
+    async with engine.connect() as conn:
+        held = (
+            await conn.execute(
+                text("SELECT kind, record_code, reason FROM ingest.quarantine ORDER BY kind")
+            )
+        ).all()
+    assert [tuple(r) for r in held] == [
+        ("agency", None, "MaDinhDanh: contains a NUL character"),  # its code unreadable
+        ("procedure", "1.001", "TenTTHC: contains a NUL character"),
+    ]
+    assert [e[1] for e in await catalogue_events(engine)] == ["000.2D.01.H34"]

@@ -136,9 +136,12 @@ def _mapping(raw: object) -> Mapping[str, Any]:
 
 def _text(record: Mapping[str, Any], name: str) -> str | None:
     try:
-        return values.text(record.get(name))
+        result = values.text(record.get(name))
     except BadValue as exc:
         raise RecordRejected(f"{name}: {exc}") from None
+    if result is not None and "\x00" in result:  # the stored content is JSONB: no NUL there
+        raise RecordRejected(f"{name}: contains a NUL character")
+    return result
 
 
 def _required(record: Mapping[str, Any], name: str) -> str:
