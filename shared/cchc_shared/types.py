@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import BeforeValidator
@@ -21,3 +21,15 @@ def iso_date_only(raw: object) -> object:
 
 IsoDate = Annotated[date, BeforeValidator(iso_date_only)]
 """A `date` that accepts only `YYYY-MM-DD` (or a date object), in bodies and query strings."""
+
+
+def utc_instant(moment: datetime) -> datetime:
+    """An aware instant in UTC; ValueError when it lies outside years 1-9999 there.
+
+    ``0001-01-01T00:00:00+01:00`` (a .NET "no date" with an offset) is in year 0 in UTC, which
+    neither Python nor the database driver can hold: ``astimezone`` raises OverflowError, which
+    no validator turns into a 422 and no quarantine into a reason."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the instant lies outside the years 1 to 9999 in UTC") from None

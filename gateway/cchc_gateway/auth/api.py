@@ -35,6 +35,7 @@ from cchc_shared.errors import (
     ValidationFailed,
 )
 from cchc_shared.responses import FastJSONResponse
+from cchc_shared.types import utc_instant
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 SafeText = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -352,10 +353,7 @@ def _in_utc(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("the instant lies outside the years 1 to 9999 in UTC") from None
+    return utc_instant(value)
 
 
 async def _apply_patch(account: Account, body: AccountPatch) -> None:

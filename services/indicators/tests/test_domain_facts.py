@@ -76,6 +76,12 @@ def test_naive_instants_are_rejected() -> None:
         make(received_at=datetime(2024, 3, 1, 8))
 
 
+def test_instants_outside_years_1_to_9999_in_utc_are_a_validation_error() -> None:
+    """``astimezone`` raised OverflowError, which pydantic does not turn into a ValidationError."""
+    with pytest.raises(ValidationError, match="outside the years 1 to 9999"):
+        make(received_at="0001-01-01T00:00:00+01:00")
+
+
 def test_rating_must_be_1_to_5() -> None:
     with pytest.raises(ValidationError):
         make(rating=6, rated_at=vn(9))

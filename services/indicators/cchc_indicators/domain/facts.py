@@ -32,22 +32,20 @@ Choices where indicators.md is silent (each one repeated where it is coded)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from cchc_shared.types import utc_instant
 
 from .periods import local_date
 
 Channel = Literal["in_person", "online", "postal"]
 
 
-def _to_utc(instant: datetime) -> datetime:
-    return instant.astimezone(UTC)
-
-
-UtcInstant = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+UtcInstant = Annotated[AwareDatetime, AfterValidator(utc_instant)]
 """An instant with a UTC offset (a naive time is rejected), normalised to UTC."""
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Select, Uuid, literal, tuple_
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.types import BigInteger, Date, DateTime, Integer, SmallInteger
+
+from cchc_shared.types import utc_instant
 
 T = TypeVar("T")
 
@@ -53,10 +55,7 @@ def _coerce(key: QueryableAttribute[Any], value: Any) -> Any:
         return uuid.UUID(value)
     if isinstance(type_, DateTime):
         instant = datetime.fromisoformat(value)
-        try:
-            return instant if instant.tzinfo is None else instant.astimezone(UTC)
-        except OverflowError as exc:
-            raise ValueError("bad cursor value") from exc
+        return instant if instant.tzinfo is None else utc_instant(instant)
     if isinstance(type_, Date):
         return date.fromisoformat(value)
     return value

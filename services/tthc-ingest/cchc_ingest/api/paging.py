@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import orjson
 from fastapi import Query
 
 from cchc_shared.errors import FieldError, ValidationFailed
+from cchc_shared.types import utc_instant
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500).")]
 CursorParam = Annotated[
@@ -57,8 +58,8 @@ def decode_time_id(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         # Ours carry an offset; an instant outside years 1-9999 in UTC failed in the driver.
         if instant.tzinfo is None:
             raise _bad_cursor()
-        return instant.astimezone(UTC), row_id
-    except (AssertionError, TypeError, ValueError, OverflowError) as exc:
+        return utc_instant(instant), row_id
+    except (AssertionError, TypeError, ValueError) as exc:
         raise _bad_cursor() from exc
 
 

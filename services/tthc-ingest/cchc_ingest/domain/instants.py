@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
+from cchc_shared.types import utc_instant
+
 VN = timezone(timedelta(hours=7), "ICT")
 VN_OFFSET = timedelta(hours=7)
 
@@ -87,8 +89,8 @@ def _iso(text: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VN)
     try:
-        return moment.astimezone(UTC)
-    except OverflowError as exc:
+        return utc_instant(moment)
+    except ValueError as exc:
         # 0001-01-01T00:00:00 (a .NET "no date") local time falls before year 1 in UTC.
         raise BadInstant(f"date-time out of range: {text!r}") from exc
 
