@@ -37,7 +37,7 @@ from cchc_shared.metrics import OUTBOX_PUBLISHED
 _log = structlog.get_logger(__name__)
 PUBLISH_TIMEOUT = 10.0
 OutboxRow = Row[*tuple[Any, ...]]
-"""A selected outbox row: seq, event_id, nats_subject, envelope (JSON as UTF-8 bytes)."""
+"""A selected outbox row: seq, event_id, nats_subject, envelope (JSON text)."""
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 MAX_MESSAGE_BYTES = 512 * 1024  # well under NATS's default 1 MiB payload limit
 PRUNE_EVERY = 60.0  # seconds between deletions of published rows past their retention
@@ -51,7 +51,7 @@ class Message:
     headers: dict[str, str]
 
 
-def pack(rows: Sequence[OutboxRow | PackedRow], *, events_per_message: int) -> list[Message]:
+def pack(rows: Sequence[PackedRow], *, events_per_message: int) -> list[Message]:
     """Group (event_id, nats_subject, envelope JSON bytes) rows into JetStream messages: per
     subject, in outbox order, at most ``events_per_message`` events and MAX_MESSAGE_BYTES each."""
     return [
