@@ -274,6 +274,15 @@ def agency_record(code: str, **overrides: Any) -> dict[str, Any]:
     return record | overrides
 
 
+async def quarantined(engine: AsyncEngine) -> list[tuple[str, str | None, str]]:
+    """(kind, record code, reason) of every quarantined record, by kind."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT kind, record_code, reason FROM ingest.quarantine ORDER BY kind")
+        )
+        return [(kind, code, reason) for kind, code, reason in rows]
+
+
 async def catalogue_events(engine: AsyncEngine) -> list[tuple[str, str, int]]:
     async with engine.connect() as conn:
         rows = await conn.execute(
@@ -343,13 +352,7 @@ async def test_an_unreadable_catalogue_record_is_quarantined_and_publishes_nothi
     source.agency_records = [agency_record("X-1", Cap="THON")]
     outcomes = await sync_catalogue(runtime(engine, source))
     assert [(o.changed, o.quarantined) for o in outcomes] == [(0, 1), (1, 1)]
-    async with engine.connect() as conn:
-        held = (
-            await conn.execute(
-                text("SELECT kind, record_code, reason FROM ingest.quarantine ORDER BY kind")
-            )
-        ).all()
-    assert [tuple(r) for r in held] == [
+    assert await quarantined(engine) == [
         ("agency", "X-1", "Cap: unknown level: 'THON'"),
         ("procedure", "1.009", "MucDo: unknown online level: '5'"),
     ]
@@ -367,13 +370,7 @@ async def test_catalogue_text_with_nul_is_quarantined_not_a_failed_sync(
     source.agency_records = [agency_record("X\x00-1"), agency_record("000.2D.01.H34")]
     outcomes = await sync_catalogue(runtime(engine, source))
     assert [(o.changed, o.quarantined) for o in outcomes] == [(1, 1), (0, 1)]
-    async with engine.connect() as conn:
-        held = (
-            await conn.execute(
-                text("SELECT kind, record_code, reason FROM ingest.quarantine ORDER BY kind")
-            )
-        ).all()
-    assert [tuple(r) for r in held] == [
+    assert await quarantined(engine) == [
         ("agency", None, "MaDinhDanh: contains a NUL character"),  # its code unreadable
         ("procedure", "1.001", "TenTTHC: contains a NUL character"),
     ]
