@@ -35,6 +35,7 @@ from cchc_plans.domain.documents import (
     DeclaredCount,
     DueOrRecurring,
     Name,
+    ParentRef,
     PeriodDoc,
     Province,
     ShortText,
@@ -228,9 +229,7 @@ class PlanPatch(_In):
     source: Text | None = None
     declared_counts: dict[Name, DeclaredCount] | None = None
     areas: list[Area] | None = None
-    parent: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), CLEAN_TEXT] | None = (
-        None
-    )
+    parent: ParentRef | None = None
     indices: list[Index] | None = None
     status: PlanStatus | None = Field(
         None, description="`issued` issues a draft; `closed` closes an issued plan."

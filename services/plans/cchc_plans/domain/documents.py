@@ -155,6 +155,8 @@ ShortText = Annotated[
 Province = Annotated[
     str, StringConstraints(pattern=SLUG, max_length=64), BeforeValidator(drop_final_newline)
 ]
+ParentRef = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), CLEAN_TEXT]
+"""The code (document number) of the programme or plan a plan belongs to."""
 DeclaredCount = Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
 """How many targets or tasks a plan says it has (tens, in practice). Bounded: an integer past
 64 bits passed validation and then failed to render as JSON (a 500); strict, as the schema says
@@ -254,9 +256,7 @@ class PlanDocument(_Strict):
     source: Text | None = None
     declared_counts: dict[Name, DeclaredCount] | None = None
     areas: list[Area] = Field(default_factory=list)
-    parent: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL), CLEAN_TEXT] | None = (
-        None
-    )
+    parent: ParentRef | None = None
     indices: list[Index] | None = None
     status: Literal["draft", "issued"] | None = Field(
         None, description="Status asked for: a new plan is `issued` unless it says `draft`."

@@ -32,6 +32,8 @@ from cchc_plans.domain.documents import (
     SOME_TEXT,
     Fault,
     Loc,
+    ShortText,
+    Text,
     decimal_number,
     drop_final_newline,
     number_schema,
@@ -59,16 +61,8 @@ VersionLabel = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=SOME_TEXT),
     CLEAN_TEXT,
 ]
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=SOME_TEXT),
-    CLEAN_TEXT,
-]
-Note = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000, pattern=SOME_TEXT),
-    CLEAN_TEXT,
-]
+Name = ShortText
+Note = Text
 Points = Annotated[Decimal, decimal_number(6, minimum=0), number_schema(6, minimum=0)]
 Year = Annotated[int, Field(ge=1990, le=2100)]
 
