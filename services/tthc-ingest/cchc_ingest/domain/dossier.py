@@ -251,9 +251,10 @@ class _Reader:
         result = self.text(name)
         if result is None:
             raise self.fail(name, BadValue("missing"))
-        if "\x00" in result:
-            raise self.fail(name, BadValue("contains a NUL character"))
-        return result
+        try:
+            return values.storable(result)
+        except BadValue as exc:
+            raise self.fail(name, exc) from None
 
     def instant(self, name: str) -> datetime | None:
         try:

@@ -19,6 +19,13 @@ class BadValue(ValueError):
 _MISSING = object()
 
 
+def storable(text: str) -> str:
+    """Text a PostgreSQL text or JSONB column can hold: one with NUL is BadValue."""
+    if "\x00" in text:
+        raise BadValue("contains a NUL character")
+    return text
+
+
 def text(value: object) -> str | None:
     """NFC text, stripped; None for missing or blank. Numbers are accepted as their text."""
     if value.__class__ is str:
