@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import time
 import timeit
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
@@ -144,6 +145,21 @@ async def measure(urls: list[str], nats_url: str, feed: FeedPages) -> dict[str, 
             events_per_message=settings.outbox_events_per_message,
         )
 
+    @contextlib.asynccontextmanager
+    async def relaying(engine: AsyncEngine) -> AsyncIterator[None]:
+        """The service's relay publishing from ``engine``'s outbox while inside."""
+        running = asyncio.create_task(relay(engine).run())
+        try:
+            yield
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+
+    async def all_published(engine: AsyncEngine, every: float) -> None:
+        while await backlog(engine):  # noqa: ASYNC110 - polling the database, not an event
+            await asyncio.sleep(every)
+
     figures: dict[str, float] = {}
     await runtime.start_parsing()  # as the service does when it starts
     try:
@@ -153,15 +169,11 @@ async def measure(urls: list[str], nats_url: str, feed: FeedPages) -> dict[str, 
         await fresh_stream(js)
         runtime.engine = engine_together
         began = time.perf_counter()
-        running = asyncio.create_task(relay(engine_together).run())
-        stored = await store_all(runtime, feed.pages)
-        figures["stored_at"] = time.perf_counter() - began
-        while await backlog(engine_together):  # noqa: ASYNC110 - polling the database, not an event
-            await asyncio.sleep(0.02)
-        figures["published_at"] = time.perf_counter() - began
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
+        async with relaying(engine_together):
+            stored = await store_all(runtime, feed.pages)
+            figures["stored_at"] = time.perf_counter() - began
+            await all_published(engine_together, every=0.02)
+            figures["published_at"] = time.perf_counter() - began
         info = await js.stream_info(INGEST_STREAM.name)
         figures["messages"] = info.state.messages
         figures["stored_together"] = stored
@@ -172,14 +184,9 @@ async def measure(urls: list[str], nats_url: str, feed: FeedPages) -> dict[str, 
         figures["stored"] = await store_all(runtime, feed.pages)
         figures["store_seconds"] = time.perf_counter() - began
         began = time.perf_counter()
-        drain = asyncio.create_task(relay(engine).run())
-        while await backlog(engine):  # noqa: ASYNC110 - polling the database, not an event
-            await asyncio.sleep(0.05)
-        figures["drain_seconds"] = time.perf_counter() - began
-        drain.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await drain
-
+        async with relaying(engine):
+            await all_published(engine, every=0.05)
+            figures["drain_seconds"] = time.perf_counter() - began
     finally:
         runtime.close()
         await nc.close()
